@@ -1,0 +1,73 @@
+//! Compute backends. The drivers in `encode/` (k-means loop, Morton order) are written once,
+//! generic over [`Backend`]; a backend supplies device buffers and the kernels.
+//!
+//! | concept            | host          | `cpu`      | `wgpu`                    | `cuda`          |
+//! |--------------------|---------------|------------|---------------------------|-----------------|
+//! | buffer of `T`      | `Vec<T>`      | `Vec<T>`   | `wgpu::Buffer` chunks     | `CudaSlice<T>`  |
+//! | kmeans_assign      | —             | `cpu.rs`   | `wgsl/kmeans_assign.wgsl` | `kernels/*.cu`  |
+//! | kmeans_update      | —             | `cpu.rs`   | `wgsl/kmeans_update.wgsl` | `kernels/*.cu`  |
+//! | sort_pairs         | —             | `cpu.rs`   | `wgsl/radix_sort.wgsl`    | `kernels/*.cu`  |
+//!
+//! `cpu.rs` defines what every kernel computes; the conformance tests hold the others to it.
+
+pub mod cpu;
+
+use crate::Result;
+
+/// Element types that may live in a device buffer.
+pub trait Elem: bytemuck::Pod + Send + Sync + 'static {}
+impl Elem for f32 {}
+impl Elem for u32 {}
+impl Elem for u64 {}
+
+/// A compute device running splatpress's kernels. Buffers stay on the device between calls;
+/// drivers download only what they decide on.
+pub trait Backend {
+    /// A device buffer of `T`.
+    type Buffer<T: Elem>;
+
+    /// Short name used in messages and `--backend`.
+    fn name(&self) -> &'static str;
+
+    /// Copies `data` to a new device buffer.
+    fn upload<T: Elem>(&self, data: &[T]) -> Result<Self::Buffer<T>>;
+
+    /// Copies a device buffer back to the host.
+    fn download<T: Elem>(&self, buf: &Self::Buffer<T>) -> Result<Vec<T>>;
+
+    /// Overwrites `buf` (same length) with `data`.
+    fn write<T: Elem>(&self, buf: &mut Self::Buffer<T>, data: &[T]) -> Result<()>;
+
+    /// A zero-filled device buffer of `len` elements.
+    fn zeros<T: Elem>(&self, len: usize) -> Result<Self::Buffer<T>>;
+
+    /// For each point (row of `dim` values in `points`), the index of the nearest centroid
+    /// (rows of `dim` in `centroids`) in squared L2 distance, into `labels`. Ties go to the
+    /// lower index. Defined by [`cpu::kmeans_assign`].
+    fn kmeans_assign(
+        &self,
+        points: &Self::Buffer<f32>,
+        centroids: &Self::Buffer<f32>,
+        dim: usize,
+        labels: &mut Self::Buffer<u32>,
+    ) -> Result<()>;
+
+    /// Per-cluster sums of the member points (`k` rows of `dim`) and member counts,
+    /// overwriting `sums` and `counts`. Deterministic. Defined by [`cpu::kmeans_update`].
+    fn kmeans_update(
+        &self,
+        points: &Self::Buffer<f32>,
+        labels: &Self::Buffer<u32>,
+        dim: usize,
+        k: usize,
+        sums: &mut Self::Buffer<f32>,
+        counts: &mut Self::Buffer<u32>,
+    ) -> Result<()>;
+
+    /// Stable sort of `values` by `keys`, both permuted in place. Defined by [`cpu::sort_pairs`].
+    fn sort_pairs(
+        &self,
+        keys: &mut Self::Buffer<u64>,
+        values: &mut Self::Buffer<u32>,
+    ) -> Result<()>;
+}

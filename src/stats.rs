@@ -1,0 +1,14 @@
+//! `splatpress info`: counts, bounds, per-attribute ranges and non-finite counts of a scene.
+//! STUB: owned by the eval helper.
+
+use crate::Scene;
+
+/// Summary statistics of a scene.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Stats {}
+
+/// Computes the statistics of `scene`.
+pub fn stats(scene: &Scene) -> Stats {
+    let _ = scene;
+    todo!()
+}
