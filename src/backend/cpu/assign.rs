@@ -35,7 +35,11 @@ fn pack(centroids: &[f32], dim: usize) -> Packed {
         }
         norms[c] = row.iter().map(|v| v * v).sum();
     }
-    Packed { values, norms, tiles }
+    Packed {
+        values,
+        norms,
+        tiles,
+    }
 }
 
 /// Writes into `labels` the index of the nearest centroid of each point (ties → lower index).
@@ -43,7 +47,10 @@ pub fn assign(points: &[f32], centroids: &[f32], dim: usize, labels: &mut [u32])
     if labels.is_empty() {
         return;
     }
-    assert!(dim > 0 && !centroids.is_empty(), "k-means needs a dimension and at least one centroid");
+    assert!(
+        dim > 0 && !centroids.is_empty(),
+        "k-means needs a dimension and at least one centroid"
+    );
     let packed = pack(centroids, dim);
     let kernel = select_kernel();
     labels
@@ -67,7 +74,8 @@ fn select_kernel() -> Kernel {
                 unsafe { x86::assign_avx512(p, c, d, o) }
             };
         }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
             return |p, c, d, o| {
                 // SAFETY: the CPU supports AVX2 and FMA (checked just above).
                 unsafe { x86::assign_avx2(p, c, d, o) }
@@ -82,7 +90,12 @@ mod x86 {
     use super::{Packed, assign_task};
 
     #[target_feature(enable = "avx512f,avx2,fma")]
-    pub(super) unsafe fn assign_avx512(points: &[f32], packed: &Packed, dim: usize, out: &mut [u32]) {
+    pub(super) unsafe fn assign_avx512(
+        points: &[f32],
+        packed: &Packed,
+        dim: usize,
+        out: &mut [u32],
+    ) {
         assign_task::<8, true>(points, packed, dim, out)
     }
 
@@ -94,7 +107,12 @@ mod x86 {
 
 /// One task: `out.len()` points (rows of `points`) against every centroid.
 #[inline(always)]
-fn assign_task<const ROWS: usize, const FMA: bool>(points: &[f32], packed: &Packed, dim: usize, out: &mut [u32]) {
+fn assign_task<const ROWS: usize, const FMA: bool>(
+    points: &[f32],
+    packed: &Packed,
+    dim: usize,
+    out: &mut [u32],
+) {
     let n = out.len();
     // −2·x, padded to whole blocks of ROWS points with zeros.
     let blocks = n.div_ceil(ROWS);
@@ -139,7 +157,11 @@ fn block<const ROWS: usize, const FMA: bool>(
             for r in 0..ROWS {
                 let x = rows[r * dim + d];
                 for j in 0..LANES {
-                    acc[r][j] = if FMA { x.mul_add(c[j], acc[r][j]) } else { acc[r][j] + x * c[j] };
+                    acc[r][j] = if FMA {
+                        x.mul_add(c[j], acc[r][j])
+                    } else {
+                        acc[r][j] + x * c[j]
+                    };
                 }
             }
         }
@@ -148,7 +170,11 @@ fn block<const ROWS: usize, const FMA: bool>(
             for j in 0..LANES {
                 let better = acc[r][j] < lane_best[r][j];
                 lane_best[r][j] = if better { acc[r][j] } else { lane_best[r][j] };
-                lane_label[r][j] = if better { base + j as u32 } else { lane_label[r][j] };
+                lane_label[r][j] = if better {
+                    base + j as u32
+                } else {
+                    lane_label[r][j]
+                };
             }
         }
     }
@@ -195,7 +221,13 @@ mod tests {
 
     #[test]
     fn agrees_with_brute_force_except_near_ties() {
-        for (n, k, dim) in [(1, 1, 9), (37, 17, 9), (600, 300, 24), (1100, 1030, 45), (5, 2000, 3)] {
+        for (n, k, dim) in [
+            (1, 1, 9),
+            (37, 17, 9),
+            (600, 300, 24),
+            (1100, 1030, 45),
+            (5, 2000, 3),
+        ] {
             let points = noise(n * dim, 1);
             let centroids = noise(k * dim, 2);
             let mut labels = vec![u32::MAX; n];
@@ -205,7 +237,10 @@ mod tests {
                 assert!((got as usize) < k);
                 if got != want {
                     let (a, b) = (d[got as usize], d[want as usize]);
-                    assert!((a - b).abs() <= 1e-5 * b.max(1e-12), "point {i}: {got} ({a}) vs {want} ({b})");
+                    assert!(
+                        (a - b).abs() <= 1e-5 * b.max(1e-12),
+                        "point {i}: {got} ({a}) vs {want} ({b})"
+                    );
                 }
             }
         }

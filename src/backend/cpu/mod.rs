@@ -23,7 +23,14 @@ pub fn kmeans_assign(points: &[f32], centroids: &[f32], dim: usize, labels: &mut
 /// Per-cluster sums of member points (`k` rows of `dim`) and member counts. Each cluster's
 /// members are summed in point order in f64 and rounded once to f32, so the result does not
 /// depend on the number of threads.
-pub fn kmeans_update(points: &[f32], labels: &[u32], dim: usize, k: usize, sums: &mut [f32], counts: &mut [u32]) {
+pub fn kmeans_update(
+    points: &[f32],
+    labels: &[u32],
+    dim: usize,
+    k: usize,
+    sums: &mut [f32],
+    counts: &mut [u32],
+) {
     counts.fill(0);
     for &l in labels {
         counts[l as usize] += 1;
@@ -87,7 +94,13 @@ impl Backend for Cpu {
         Ok(vec![T::zeroed(); len])
     }
 
-    fn kmeans_assign(&self, points: &Vec<f32>, centroids: &Vec<f32>, dim: usize, labels: &mut Vec<u32>) -> Result<()> {
+    fn kmeans_assign(
+        &self,
+        points: &Vec<f32>,
+        centroids: &Vec<f32>,
+        dim: usize,
+        labels: &mut Vec<u32>,
+    ) -> Result<()> {
         kmeans_assign(points, centroids, dim, labels);
         Ok(())
     }
