@@ -76,6 +76,7 @@ pub fn cluster<B: Backend>(
     let mut labels = backend.zeros::<u32>(n)?;
     let mut sums = backend.zeros::<f32>(k * dim)?;
     let mut counts = backend.zeros::<u32>(k)?;
+    let start = std::time::Instant::now();
     progress.event(Event::Start {
         stage: "k-means",
         total: Some(iterations as u64 + 1),
@@ -105,6 +106,10 @@ pub fn cluster<B: Backend>(
     backend.kmeans_assign(&device_points, &device_centroids, dim, &mut labels)?;
     progress.event(Event::Step {
         done: iterations as u64 + 1,
+    });
+    progress.event(Event::Finish {
+        stage: "k-means",
+        secs: start.elapsed().as_secs_f64(),
     });
     Ok(Clusters {
         centroids,
