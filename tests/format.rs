@@ -251,7 +251,8 @@ fn decode_rejects_bad_input_without_panicking() {
 
 #[test]
 fn check_reports_each_broken_rule() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Sog)>)> = vec![
+    type Breaker = Box<dyn Fn(&mut Sog)>;
+    let cases: Vec<(&str, Breaker)> = vec![
         ("version", Box::new(|s| s.meta.version = 3)),
         (
             "not finite",

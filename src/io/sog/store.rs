@@ -19,7 +19,9 @@ pub const META_NAME: &str = "meta.json";
 /// What was written: each file's name and size in bytes (meta.json last), and the total.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WriteReport {
+    /// (file name, bytes) in write order; inside a bundle these are the entry sizes.
     pub files: Vec<(String, u64)>,
+    /// Sum of `files` (a bundle adds ZIP headers on top of this).
     pub total_bytes: u64,
 }
 
@@ -214,8 +216,8 @@ fn read_bundle(path: &Path) -> Result<Sog> {
         })?;
         blobs.push(std::mem::take(&mut entries[at].1));
     }
-    let images = decode_all(&names, &blobs, |name| {
-        Error::parse(path, format!("entry `{name}`"), "")
+    let images = decode_all(&names, &blobs, |name, message| {
+        Error::parse(path, format!("entry `{name}`"), message)
     })?;
     finish(path, meta, names, images)
 }
@@ -247,31 +249,22 @@ fn read_folder(meta_path: &Path) -> Result<Sog> {
         })?;
         blobs.push(data);
     }
-    let images = decode_all(&names, &blobs, |name| {
-        Error::parse(dir.join(name), "WebP", "")
+    let images = decode_all(&names, &blobs, |name, message| {
+        Error::parse(dir.join(name), "WebP", message)
     })?;
     finish(meta_path, meta, names, images)
 }
 
-/// Decodes the WebPs in parallel; `locate` builds the error (its message is filled in here).
+/// Decodes the WebPs in parallel; `error` turns (file name, decoder message) into the error.
 fn decode_all(
     names: &[String],
     blobs: &[Vec<u8>],
-    locate: impl Fn(&str) -> Error + Sync,
+    error: impl Fn(&str, String) -> Error + Sync,
 ) -> Result<Vec<Image>> {
     names
         .par_iter()
         .zip(blobs.par_iter())
-        .map(|(name, blob)| {
-            webp::decode(blob).map_err(|m| match locate(name) {
-                Error::Parse { path, context, .. } => Error::Parse {
-                    path,
-                    context,
-                    message: m,
-                },
-                other => other,
-            })
-        })
+        .map(|(name, blob)| webp::decode(blob).map_err(|m| error(name, m)))
         .collect()
 }
 
