@@ -90,7 +90,13 @@ impl KdTree {
 
     /// Appends to `out` the ids and squared distances of points within squared distance
     /// `radius2` of `query`, stopping after `cap` points (an arbitrary subset then).
-    pub(crate) fn within(&self, query: [f32; 3], radius2: f32, cap: usize, out: &mut Vec<(u32, f32)>) {
+    pub(crate) fn within(
+        &self,
+        query: [f32; 3],
+        radius2: f32,
+        cap: usize,
+        out: &mut Vec<(u32, f32)>,
+    ) {
         self.within_in(0, self.points.len(), query, radius2, cap, out);
     }
 
@@ -178,11 +184,19 @@ mod tests {
             z ^= z >> 31;
             (z >> 40) as f32 / (1u64 << 23) as f32 - 1.0
         };
-        (0..n).map(|_| [next(), next() * 0.01, next() * 100.0]).collect()
+        (0..n)
+            .map(|_| [next(), next() * 0.01, next() * 100.0])
+            .collect()
     }
 
     fn tree(points: &[[f32; 3]]) -> KdTree {
-        KdTree::build(points.iter().enumerate().map(|(i, p)| (*p, i as u32)).collect())
+        KdTree::build(
+            points
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (*p, i as u32))
+                .collect(),
+        )
     }
 
     #[test]

@@ -64,7 +64,11 @@ impl Quantisation {
     fn of(scene: &Scene) -> Self {
         let mut min = [f64::INFINITY; 3];
         let mut max = [f64::NEG_INFINITY; 3];
-        for p in scene.positions.iter().filter(|p| p.iter().all(|c| c.is_finite())) {
+        for p in scene
+            .positions
+            .iter()
+            .filter(|p| p.iter().all(|c| c.is_finite()))
+        {
             for a in 0..3 {
                 let n = symmetric_log(p[a] as f64);
                 min[a] = min[a].min(n);
@@ -95,9 +99,14 @@ impl Quantisation {
 fn dissimilarity(original: &Scene, j: usize, decoded: &Scene, i: usize, d2: f32, r2: f32) -> f64 {
     let mut cost = if r2 > 0.0 { (d2 / r2) as f64 } else { 0.0 };
     let opacity = sigmoid(original.opacities[j]) - sigmoid(decoded.opacities[i]);
-    cost += if opacity.is_nan() { 1.0 } else { opacity * opacity };
+    cost += if opacity.is_nan() {
+        1.0
+    } else {
+        opacity * opacity
+    };
     for c in 0..3 {
-        let d = (original.sh_dc[j][c] as f64 - decoded.sh_dc[i][c] as f64) * crate::scene::SH_C0 as f64;
+        let d =
+            (original.sh_dc[j][c] as f64 - decoded.sh_dc[i][c] as f64) * crate::scene::SH_C0 as f64;
         cost += if d.is_finite() { d * d } else { 1.0 };
         let clamp = |s: f32| (s as f64).clamp(-30.0, 30.0);
         let s = clamp(original.log_scales[j][c]) - clamp(decoded.log_scales[i][c]);
@@ -170,7 +179,8 @@ pub(crate) fn match_splats(original: &Scene, decoded: &Scene) -> Option<Pairs> {
                     return (f64::INFINITY, UNMATCHED);
                 }
                 matcher.candidates(i, scratch, out);
-                out.first().map_or((f64::INFINITY, UNMATCHED), |c| (c.0, c.1))
+                out.first()
+                    .map_or((f64::INFINITY, UNMATCHED), |c| (c.0, c.1))
             },
         )
         .collect();
@@ -193,7 +203,12 @@ pub(crate) fn match_splats(original: &Scene, decoded: &Scene) -> Option<Pairs> {
             j != UNMATCHED && claimant[j as usize] != i
         })
         .collect();
-    losers.sort_by(|&a, &b| best[a as usize].0.total_cmp(&best[b as usize].0).then(a.cmp(&b)));
+    losers.sort_by(|&a, &b| {
+        best[a as usize]
+            .0
+            .total_cmp(&best[b as usize].0)
+            .then(a.cmp(&b))
+    });
 
     // Phase 3: the others take their best unclaimed candidate, cheapest first, else share.
     let mut shared = 0;

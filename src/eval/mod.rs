@@ -221,13 +221,18 @@ fn bbox_diagonal(scene: &Scene) -> f64 {
     if min[0] > max[0] {
         return 0.0;
     }
-    (0..3).map(|a| (max[a] - min[a]).powi(2)).sum::<f64>().sqrt()
+    (0..3)
+        .map(|a| (max[a] - min[a]).powi(2))
+        .sum::<f64>()
+        .sqrt()
 }
 
 fn check(scene: &Scene, which: &str) -> Result<()> {
-    scene
-        .check_columns()
-        .map_err(|e| Error::Scene(format!("cannot evaluate: the {which} scene is inconsistent: {e}")))?;
+    scene.check_columns().map_err(|e| {
+        Error::Scene(format!(
+            "cannot evaluate: the {which} scene is inconsistent: {e}"
+        ))
+    })?;
     if scene.is_empty() {
         return Err(Error::Scene(format!(
             "cannot evaluate: the {which} scene has no splats"

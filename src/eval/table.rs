@@ -78,7 +78,8 @@ fn row(name: &str, stats: &ErrorStats, unit: &str) -> Vec<String> {
 }
 
 fn sizes_line(s: &Sizes) -> String {
-    let per_splat = |v: Option<f64>| v.map_or(String::new(), |b| format!(" ({} B/splat)", number(b)));
+    let per_splat =
+        |v: Option<f64>| v.map_or(String::new(), |b| format!(" ({} B/splat)", number(b)));
     let ratio = s.ratio.map_or("-".into(), |r| format!("{r:.2}×"));
     format!(
         "size: {}{} → {}{}, ratio {ratio}\n",
@@ -131,9 +132,17 @@ impl Evaluation {
             .color_dc_psnr_db
             .map_or(String::new(), |p| format!(", PSNR {p:.1} dB"));
         rows.push(row("DC colour", &self.color_dc, &format!("[0,1]{psnr}")));
-        rows.push(row("DC colour (α-weighted)", &self.color_dc_weighted, "[0,1]"));
+        rows.push(row(
+            "DC colour (α-weighted)",
+            &self.color_dc_weighted,
+            "[0,1]",
+        ));
         for band in &self.sh {
-            rows.push(row(&format!("SH band {}", band.band), &band.error, "coefficient"));
+            rows.push(row(
+                &format!("SH band {}", band.band),
+                &band.error,
+                "coefficient",
+            ));
         }
         out.push_str(&aligned(&rows));
         if self.sh_bands_dropped > 0 {
@@ -192,7 +201,16 @@ mod tests {
         };
         e.sizes = Some(super::super::sizes(2_000_000, 100_000, 1000));
         let text = e.table();
-        for needle in ["position", "rotation", "opacity", "DC colour", "SH band 1", "not compared: 2", "ratio 20.00×", "2000 B/splat"] {
+        for needle in [
+            "position",
+            "rotation",
+            "opacity",
+            "DC colour",
+            "SH band 1",
+            "not compared: 2",
+            "ratio 20.00×",
+            "2000 B/splat",
+        ] {
             assert!(text.contains(needle), "missing {needle:?} in\n{text}");
         }
     }
