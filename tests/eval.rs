@@ -334,6 +334,49 @@ fn centres_closer_than_the_quantisation_step_are_told_apart_by_their_attributes(
     close(e.position.max, 7e-5, 1e-6, "position max");
 }
 
+/// Positions through the SOG transform: symmetric log, 16-bit quantisation between the
+/// per-axis min and max, and back (sog-format.md §1.5 and §5.2).
+fn quantise_positions(s: &mut Scene) {
+    let slog = |v: f64| v.signum() * v.abs().ln_1p();
+    for a in 0..3 {
+        let n: Vec<f64> = s.positions.iter().map(|p| slog(p[a] as f64)).collect();
+        let min = n.iter().cloned().fold(f64::INFINITY, f64::min);
+        let max = n.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        for (p, n) in s.positions.iter_mut().zip(n) {
+            let q = ((n - min) / (max - min) * 65535.0).round();
+            let back = min + (max - min) * q / 65535.0;
+            p[a] = (back.signum() * back.abs().exp_m1()) as f32;
+        }
+    }
+}
+
+#[test]
+fn quantised_random_centres_keep_their_own_attributes() {
+    // Uniformly random centres (close pairs occur) plus 500 exact duplicates.
+    let mut original = scene(40_000, 0, 19);
+    let mut rng = Rng(20);
+    for p in &mut original.positions {
+        *p = [0; 3].map(|_| (rng.unit() * 3.0) as f32);
+    }
+    for i in 0..500 {
+        original.positions[2 * i + 1] = original.positions[2 * i];
+    }
+    let mut decoded = shuffled(&original, 21);
+    quantise_positions(&mut decoded);
+    let e = evaluate(&original, &decoded).unwrap();
+    let m = &e.matching;
+    assert_eq!((m.matched, m.originals_unmatched, m.shared), (40_000, 0, 0));
+    // Every attribute other than the centre is untouched: any wrong pairing shows up here.
+    assert_eq!(
+        (e.opacity.max, e.color_dc.max, e.log_scale.max),
+        (0.0, 0.0, 0.0)
+    );
+    assert_eq!(e.rotation_deg.max, 0.0);
+    // Half a step of 2·ln(4)/65535 in log space at |v| ≤ 3, on each axis.
+    let bound = 3f64.sqrt() * 4.0 * (4f64.ln() / 65535.0).exp_m1();
+    assert!(e.position.max <= bound, "{} > {bound}", e.position.max);
+}
+
 #[test]
 fn non_finite_scales_and_empty_scenes() {
     let mut original = scene(100, 0, 12);
