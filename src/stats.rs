@@ -173,7 +173,7 @@ impl Accumulators {
         }
     }
 
-    fn add_splat(&mut self, scene: &Scene, i: usize) {
+    fn add_splat(&mut self, scene: &Scene, i: usize, with_rest: bool) {
         let p = scene.positions[i];
         if p.iter().all(|c| c.is_finite()) {
             self.bounded += 1;
@@ -190,8 +190,10 @@ impl Accumulators {
         let logit = scene.opacities[i];
         self.logits.add(logit as f64);
         self.opacities.add(1.0 / (1.0 + (-(logit as f64)).exp()));
-        for &v in scene.rest(i) {
-            self.sh_rest.add(v as f64);
+        if with_rest {
+            for &v in scene.rest(i) {
+                self.sh_rest.add(v as f64);
+            }
         }
         let q = scene.rotations[i];
         if !q.iter().all(|c| c.is_finite()) {
@@ -224,10 +226,10 @@ impl Accumulators {
     }
 }
 
-/// Computes the statistics of `scene`. Columns shorter than `positions` are read only as far
-/// as they go (a scene from a reader is consistent; see [`Scene::check_columns`]).
+/// Computes the statistics of `scene`. A scene from a reader is consistent
+/// ([`Scene::check_columns`]); otherwise only the splats present in every column are counted,
+/// and `f_rest` only when its column is long enough.
 pub fn stats(scene: &Scene) -> Stats {
-    let rest_ok = scene.sh_rest.len() >= scene.len() * scene.rest_len();
     let n = [
         scene.positions.len(),
         scene.rotations.len(),
@@ -238,13 +240,13 @@ pub fn stats(scene: &Scene) -> Stats {
     .into_iter()
     .min()
     .unwrap_or(0);
-    let n = if rest_ok { n } else { 0 };
+    let with_rest = scene.sh_rest.len() >= n * scene.rest_len();
     let acc = (0..n.div_ceil(CHUNK))
         .into_par_iter()
         .map(|chunk| {
             let mut acc = Accumulators::new();
             for i in chunk * CHUNK..((chunk + 1) * CHUNK).min(n) {
-                acc.add_splat(scene, i);
+                acc.add_splat(scene, i, with_rest);
             }
             acc
         })
@@ -415,6 +417,16 @@ mod tests {
         ] {
             assert!(text.contains(needle), "missing {needle:?} in\n{text}");
         }
+    }
+
+    #[test]
+    fn inconsistent_columns_do_not_panic() {
+        let mut s = crafted();
+        s.opacities.pop();
+        s.sh_rest.truncate(5);
+        let st = stats(&s);
+        assert_eq!(st.opacity_logits.finite + st.opacity_logits.pos_inf, 2);
+        assert_eq!(st.sh_rest.finite, 0);
     }
 
     #[test]

@@ -394,6 +394,16 @@ fn non_finite_scales_and_empty_scenes() {
     let e = evaluate(&original, &decoded).unwrap();
     assert!(e.opacity.max < 1e-15);
 
+    // A decoded splat without a finite centre is left unpaired, and so is its source.
+    decoded.positions[7][1] = f32::NAN;
+    let e = evaluate(&original, &decoded).unwrap();
+    let m = &e.matching;
+    assert_eq!(
+        (m.matched, m.decoded_unmatched, m.originals_unmatched),
+        (99, 1, 1)
+    );
+    assert_eq!(e.position.count, 99);
+
     assert!(evaluate(&Scene::default(), &original).is_err());
     assert!(evaluate(&original, &Scene::default()).is_err());
 }

@@ -4,8 +4,8 @@ use std::fmt::Write;
 
 use super::{ErrorStats, Evaluation, Sizes};
 
-/// A number in at most ~9 characters: 4 significant digits in plain notation for magnitudes
-/// in [1e-3, 1e5), scientific otherwise; "0" for zero, "-" for a missing or non-finite value.
+/// A number in at most ~9 characters: 4 significant digits, in plain notation when the
+/// rounded magnitude lies in [1e-3, 1e5), scientific otherwise; "0" for zero, "-" for a missing or non-finite value.
 pub(crate) fn number(x: f64) -> String {
     if x == 0.0 {
         return "0".into();
@@ -13,12 +13,19 @@ pub(crate) fn number(x: f64) -> String {
     if !x.is_finite() {
         return "-".into();
     }
-    let magnitude = x.abs();
-    if (1e-3..1e5).contains(&magnitude) {
-        let decimals = (3 - magnitude.log10().floor() as i32).max(0) as usize;
+    // The exponent after rounding to 4 significant digits decides the notation, so that
+    // 0.99999 prints as "1.000", not "1.0000".
+    let scientific = format!("{x:.3e}");
+    let exponent: i32 = scientific
+        .rsplit('e')
+        .next()
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(0);
+    if (-3..5).contains(&exponent) {
+        let decimals = (3 - exponent).max(0) as usize;
         format!("{x:.decimals$}")
     } else {
-        format!("{x:.3e}")
+        scientific
     }
 }
 
@@ -125,7 +132,7 @@ impl Evaluation {
             let unit = format!("of bbox diagonal {}", number(self.bbox_diagonal));
             rows.push(row("position (relative)", rel, &unit));
         }
-        rows.push(row("log-scale", &self.log_scale, "ln"));
+        rows.push(row("log-scale", &self.log_scale, "ln(σ)"));
         rows.push(row("rotation", &self.rotation_deg, "degrees"));
         rows.push(row("opacity", &self.opacity, "[0,1]"));
         let psnr = self
@@ -171,6 +178,9 @@ mod tests {
         assert_eq!(number(0.012345), "0.01235");
         assert_eq!(number(1.5e-5), "1.500e-5");
         assert_eq!(number(f64::NAN), "-");
+        assert_eq!(number(0.99999994), "1.000");
+        assert_eq!(number(99999.9), "1.000e5");
+        assert_eq!(number(-0.0009999), "-9.999e-4");
         assert_eq!(bytes(999), "999 B");
         assert_eq!(bytes(15_300_000), "15.3 MB");
     }
