@@ -2,8 +2,8 @@
 //!
 //! [`evaluate`] pairs each decoded splat with the original it came from by position (the
 //! compressed file reorders splats; `eval/matching.rs` explains how), then measures
-//! per-attribute errors over the pairs: RMSE, p99 and max of each. [`Evaluation::table`] renders them for people; the
-//! `Serialize` form is the `--json` contract.
+//! per-attribute errors over the pairs: RMSE, p99 and max of each. [`Evaluation::table`]
+//! renders them for people; the `Serialize` form is the `--json` contract.
 
 mod kdtree;
 mod matching;

@@ -5,7 +5,8 @@ use std::fmt::Write;
 use super::{ErrorStats, Evaluation, Sizes};
 
 /// A number in at most ~9 characters: 4 significant digits, in plain notation when the
-/// rounded magnitude lies in [1e-3, 1e5), scientific otherwise; "0" for zero, "-" for a missing or non-finite value.
+/// rounded magnitude lies in [1e-3, 1e5), scientific otherwise; "0" for zero, "-" for a
+/// missing or non-finite value.
 pub(crate) fn number(x: f64) -> String {
     if x == 0.0 {
         return "0".into();
