@@ -1,3 +1,4 @@
 //! One integration-test binary; each module covers one area.
 
+mod eval;
 mod format;
