@@ -146,7 +146,8 @@ fn rotation_index_places_the_largest_component() {
 
 #[test]
 fn chunk_colour_range_and_sh_bytes() {
-    let words = |_| [0, 0, 0, (0 << 24) | (255 << 16) | (128 << 8) | 255];
+    // R = 0, G = 255, B = 128, A = 255
+    let words = |_| [0, 0, 0, (255 << 16) | (128 << 8) | 255];
     let s = read_bytes(&file(10, words, true, Some((24, 255)))).unwrap();
     s.check_columns().unwrap();
     assert_eq!(s.sh_bands, 2);
