@@ -26,7 +26,10 @@ pub const CHUNK_SIZE: usize = 256;
 
 /// True when the header has the compressed layout (a `chunk` element and packed vertex words).
 pub fn is_compressed(header: &Header) -> bool {
-    header.elements.iter().any(|e| e.name == "chunk")
+    header.element("chunk").is_some()
+        && header
+            .element("vertex")
+            .is_some_and(|(_, v)| v.property("packed_position").is_some())
 }
 
 /// Reads one property of every row of an element from the raw payload.

@@ -177,3 +177,13 @@ fn too_few_chunks_and_bad_types_are_errors() {
     let m = read_bytes(&bytes).unwrap_err().to_string();
     assert!(m.contains("no property `packed_color`"), "{m}");
 }
+
+#[test]
+fn detection_needs_packed_vertex_words() {
+    let compressed = file(3, |_| [0; 4], false, None);
+    let header = Header::parse(&compressed[..], Path::new("c.ply")).unwrap();
+    assert!(is_compressed(&header));
+    let plain = "ply\nformat ascii 1.0\nelement chunk 1\nproperty float min_x\nelement vertex 0\nproperty float x\nend_header\n";
+    let header = Header::parse(plain.as_bytes(), Path::new("p.ply")).unwrap();
+    assert!(!is_compressed(&header));
+}

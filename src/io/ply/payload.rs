@@ -37,6 +37,13 @@ pub(super) fn read_vertices(
     file.read_to_end(&mut data)
         .map_err(|e| Error::io(path, e))?;
     let header_len = header.len as usize;
+    if data.len() < header_len {
+        return Err(Error::parse(
+            path,
+            "header",
+            "the file shrank while it was being read",
+        ));
+    }
     let rows = match header.encoding {
         Encoding::Ascii => ascii::vertex_rows(path, &data, header, vertex_index, layout.stride)?,
         Encoding::BinaryLittleEndian | Encoding::BinaryBigEndian => {
