@@ -1,4 +1,5 @@
 //! One integration-test binary; each module covers one area.
 
+mod bad_input;
 mod eval;
 mod format;
