@@ -138,6 +138,17 @@ impl Quantizer {
     #[inline]
     pub fn index(&self, v: f32) -> u8 {
         let v = f64::from(v);
+        if let Ok(mids) = <&[f64; CODEBOOK_SIZE - 1]>::try_from(self.midpoints.as_slice()) {
+            // Midpoints ascend, so "!(v < mid)" holds for a prefix of them and the search's
+            // answer is that prefix's length (NaN: every midpoint → 255). Find it bit by bit,
+            // without data-dependent branches.
+            let mut at = 0usize;
+            for step in [128, 64, 32, 16, 8, 4, 2, 1] {
+                let probe = at + step;
+                at = if v < mids[probe - 1] { at } else { probe };
+            }
+            return at as u8;
+        }
         let mut lo = 0;
         let mut hi = self.midpoints.len();
         while lo < hi {

@@ -461,4 +461,37 @@ mod tests {
         std_sorted.sort_by_key(|&(k, _)| k);
         assert_eq!(radix, std_sorted);
     }
+
+    /// `cargo test --release --lib order::tests::timing -- --ignored --nocapture`
+    #[test]
+    #[ignore = "timing; run in release"]
+    fn timing() {
+        let mut rng = Rng(21);
+        let n = 1_000_000;
+        // Uniform cube, and a clustered scene inside a box stretched by floaters.
+        let uniform: Vec<[f32; 3]> = (0..n)
+            .map(|_| [rng.next(), rng.next(), rng.next()])
+            .collect();
+        let mut clustered = Vec::with_capacity(n);
+        while clustered.len() < n {
+            let c = [rng.next() * 4.0, rng.next() * 4.0, rng.next()];
+            for _ in 0..1000 {
+                clustered.push([
+                    c[0] + rng.next() * 0.05,
+                    c[1] + rng.next() * 0.05,
+                    c[2] + rng.next() * 0.05,
+                ]);
+            }
+        }
+        clustered.truncate(n - 100);
+        for i in 0..100 {
+            clustered.push([(i as f32 - 50.0) * 1e3, 500.0, -800.0]);
+        }
+        for (name, p) in [("uniform", &uniform), ("clustered", &clustered)] {
+            let t = std::time::Instant::now();
+            let order = morton(p);
+            eprintln!("morton {name} {n}: {:.3} s", t.elapsed().as_secs_f64());
+            assert_eq!(order.len(), n);
+        }
+    }
 }

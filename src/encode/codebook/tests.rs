@@ -340,3 +340,22 @@ fn radix_float_sort_orders_like_total_cmp() {
     values.sort_by(f32::total_cmp);
     assert_eq!(bits(&ours), bits(&values));
 }
+
+/// `cargo test --release --lib codebook::tests::timing -- --ignored --nocapture`
+#[test]
+#[ignore = "timing; run in release"]
+fn timing() {
+    for n in [1_500_000, 4_500_000] {
+        let values = normal_values(13, n, 1.3, -4.0);
+        let t = std::time::Instant::now();
+        let cb = build(&values);
+        let build_s = t.elapsed().as_secs_f64();
+        let t = std::time::Instant::now();
+        let q = Quantizer::new(&cb);
+        let sum: u64 = values.iter().map(|&v| u64::from(q.index(v))).sum();
+        eprintln!(
+            "codebook {n} values: build {build_s:.3} s, index all {:.3} s ({sum})",
+            t.elapsed().as_secs_f64()
+        );
+    }
+}

@@ -328,3 +328,38 @@ fn centroid_atlas_layout() {
     assert_eq!((full.width, full.height), (960, 2));
     assert!(full.rgba.chunks(4).all(|t| t[3] == 255));
 }
+
+/// `cargo test --release --lib textures::tests::timing -- --ignored --nocapture`
+#[test]
+#[ignore = "timing; run in release"]
+fn timing() {
+    let n = 1_000_000;
+    let mut rng = Rng(31);
+    let positions: Vec<[f32; 3]> = (0..n)
+        .map(|_| std::array::from_fn(|_| (rng.normal() * 10.0) as f32))
+        .collect();
+    let rotations: Vec<[f32; 4]> = (0..n)
+        .map(|_| std::array::from_fn(|_| rng.normal() as f32))
+        .collect();
+    let scales3: Vec<[f32; 3]> = (0..n)
+        .map(|_| std::array::from_fn(|_| (rng.normal() - 4.0) as f32))
+        .collect();
+    let opacities: Vec<f32> = (0..n).map(|_| (rng.normal() * 3.0) as f32).collect();
+    let labels: Vec<u32> = (0..n as u32).map(|i| i % 65536).collect();
+    let cb: Vec<f32> = (0..256).map(|i| -8.0 + i as f32 * 0.03).collect();
+    let centroids: Vec<f32> = (0..65536 * 45).map(|i| (i % 97) as f32 * 0.01).collect();
+    let (w, h) = grid_size(n).unwrap();
+    let time = |name: &str, f: &dyn Fn()| {
+        let t = std::time::Instant::now();
+        f();
+        eprintln!("{name} {n}: {:.3} s", t.elapsed().as_secs_f64());
+    };
+    time("means", &|| drop(means(&positions, w, h)));
+    time("quats", &|| drop(quats(&rotations, w, h)));
+    time("scales", &|| drop(scales(&scales3, &cb, w, h)));
+    time("sh0", &|| drop(sh0(&scales3, &opacities, &cb, w, h)));
+    time("sh_labels", &|| drop(sh_labels(&labels, w, h)));
+    time("sh_centroids (65536 × 45)", &|| {
+        drop(sh_centroids(&centroids, 65536, 15, &cb))
+    });
+}
