@@ -1,5 +1,6 @@
 //! One integration-test binary; each module covers one area.
 
 mod bad_input;
+mod cli;
 mod eval;
 mod format;
