@@ -1,7 +1,10 @@
 // segment_sum: for each cluster c (one workgroup each), sums[c][d] += the points of its
 // members whose index lies in this point window [first_row, first_row + n), in increasing
-// point index, one invocation per dimension and a strictly sequential f32 sum. Over the
-// windows in order this is exactly the CPU's sum in point order: deterministic, no atomics.
+// point index, one invocation per dimension and a strictly sequential compensated (Kahan)
+// f32 sum. The order is fixed, so the result is deterministic without atomics, and the
+// compensation keeps it within a few ulps of the CPU's f64 sum in point order. (The
+// compensation term restarts at each window; there is one window unless the point matrix
+// exceeds a storage binding.)
 //
 // `members` holds the point ids sorted by (cluster, id); `offsets[c]` is the exclusive scan
 // of `counts`. Params read: n, k, dim, first_row, first_window (1: start from zero).
@@ -47,9 +50,13 @@ fn main(
         if (params.first_window == 0u) {
             acc = sums[cluster * params.dim + d];
         }
+        var carry = 0.0;
         for (var m = lo; m < hi; m++) {
             let row = members[m] - params.first_row;
-            acc += points[row * params.dim + d];
+            let y = points[row * params.dim + d] - carry;
+            let t = acc + y;
+            carry = (t - acc) - y;
+            acc = t;
         }
         sums[cluster * params.dim + d] = acc;
     }

@@ -67,10 +67,17 @@ impl WgpuBackend {
         usize::try_from(granules * CHUNK_GRANULE).unwrap_or(usize::MAX)
     }
 
-    /// Largest storage binding in bytes (an option may lower it, to test windowing).
+    /// Largest storage binding in bytes.
     pub(crate) fn max_binding(&self) -> u64 {
-        let limit = self.ctx.limits.max_storage_buffer_binding_size;
-        self.options.max_binding_bytes.map_or(limit, |b| b.min(limit))
+        self.ctx.limits.max_storage_buffer_binding_size
+    }
+
+    /// Largest point window in bytes (an option may lower it, to test windowing).
+    fn max_window(&self) -> u64 {
+        let limit = self.max_binding();
+        self.options
+            .max_window_bytes
+            .map_or(limit, |b| b.min(limit))
     }
 
     /// New uninitialised-by-us (wgpu zero-fills) chunked buffer of `len` values.
@@ -97,7 +104,12 @@ impl WgpuBackend {
     }
 
     /// A plain buffer of at least `bytes` (rounded up to 16; never zero-sized).
-    pub(crate) fn raw_buffer(&self, bytes: u64, label: &str, usage: wgpu::BufferUsages) -> wgpu::Buffer {
+    pub(crate) fn raw_buffer(
+        &self,
+        bytes: u64,
+        label: &str,
+        usage: wgpu::BufferUsages,
+    ) -> wgpu::Buffer {
         self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: bytes.max(16).next_multiple_of(16),
@@ -119,7 +131,9 @@ impl WgpuBackend {
             let start = i * buf.chunk_len;
             let part = &data[start..start + buf.chunk_values(i)];
             if !part.is_empty() {
-                self.ctx.queue.write_buffer(chunk, 0, bytemuck::cast_slice(part));
+                self.ctx
+                    .queue
+                    .write_buffer(chunk, 0, bytemuck::cast_slice(part));
             }
         }
         Ok(())
@@ -173,7 +187,11 @@ impl WgpuBackend {
     }
 
     /// The one device buffer behind `buf`, if it is bindable as a whole.
-    pub(crate) fn whole<'b, T>(&self, buf: &'b GpuBuffer<T>, what: &str) -> Result<&'b wgpu::Buffer> {
+    pub(crate) fn whole<'b, T>(
+        &self,
+        buf: &'b GpuBuffer<T>,
+        what: &str,
+    ) -> Result<&'b wgpu::Buffer> {
         let bytes = (buf.len * std::mem::size_of::<T>()) as u64;
         if buf.chunks.len() != 1 || bytes > self.max_binding() {
             return Err(backend_error(format!(
@@ -191,12 +209,12 @@ impl WgpuBackend {
         let align = u64::from(self.ctx.limits.min_storage_buffer_offset_alignment).max(4);
         let granule_rows = (align / 4) as usize;
         let row_bytes = (dim * 4) as u64;
-        let fit = (self.max_binding() / row_bytes) as usize;
+        let fit = (self.max_window() / row_bytes) as usize;
         let window_rows = fit / granule_rows * granule_rows;
         if window_rows == 0 {
             return Err(backend_error(format!(
                 "rows of {dim} values are too long for a storage binding of {} bytes",
-                self.max_binding()
+                self.max_window()
             )));
         }
         let rows_per_chunk = points.chunk_len / dim;

@@ -62,7 +62,8 @@ impl AdapterReport {
 /// Every adapter wgpu can see (backends from `WGPU_BACKEND`, default all), best first in
 /// the order [`open`] would try them.
 pub fn adapters() -> Vec<AdapterReport> {
-    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
     let mut found = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
     found.sort_by_key(rank);
     found.iter().map(AdapterReport::of).collect()
@@ -108,7 +109,8 @@ fn backend_error(message: impl Into<String>) -> Error {
 /// Picks the best adapter (hardware first; a CPU adapter only with `allow_cpu`) and opens a
 /// device with the adapter's own limits (wgpu's defaults would cap buffers at 256 MiB).
 pub(crate) fn open(options: &WgpuOptions) -> Result<Context> {
-    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
     let mut found = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
     if found.is_empty() {
         return Err(backend_error(
@@ -129,8 +131,14 @@ pub(crate) fn open(options: &WgpuOptions) -> Result<Context> {
             continue;
         }
         let downlevel = adapter.get_downlevel_capabilities();
-        if !downlevel.flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS) {
-            passed_over.push(format!("{} ({}): no compute shaders", report.name, report.backend));
+        if !downlevel
+            .flags
+            .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
+        {
+            passed_over.push(format!(
+                "{} ({}): no compute shaders",
+                report.name, report.backend
+            ));
             continue;
         }
         chosen = Some((adapter, report));
@@ -156,7 +164,10 @@ pub(crate) fn open(options: &WgpuOptions) -> Result<Context> {
         ..Default::default()
     };
     let (device, queue) = pollster::block_on(adapter.request_device(&descriptor)).map_err(|e| {
-        backend_error(format!("cannot open a device on {} ({}): {e}", report.name, report.backend))
+        backend_error(format!(
+            "cannot open a device on {} ({}): {e}",
+            report.name, report.backend
+        ))
     })?;
 
     let uncaptured = Arc::new(Mutex::new(Vec::new()));

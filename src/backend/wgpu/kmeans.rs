@@ -52,7 +52,11 @@ impl WgpuBackend {
         // f16 variant: half-precision copies of the centroids and of each point window.
         let half = if shape.f16 {
             let values = k * dim;
-            let cent16 = self.raw_buffer((values * 2) as u64, "centroids f16", wgpu::BufferUsages::STORAGE);
+            let cent16 = self.raw_buffer(
+                (values * 2) as u64,
+                "centroids f16",
+                wgpu::BufferUsages::STORAGE,
+            );
             self.dispatch(
                 &mut encoder,
                 Kernel::ToF16,
@@ -224,7 +228,11 @@ impl WgpuBackend {
                     ..Params::default()
                 },
                 &[
-                    bind_range(&points.chunks[window.chunk], window.byte_offset, window.byte_size),
+                    bind_range(
+                        &points.chunks[window.chunk],
+                        window.byte_offset,
+                        window.byte_size,
+                    ),
                     bind(&members),
                     bind(&offsets),
                     bind(counts_buf),

@@ -35,8 +35,9 @@ pub struct WgpuOptions {
     /// moves distances by ~1e-3 relative, so labels may differ from the f32 CPU reference
     /// beyond near-ties; they equal the reference run on f16-rounded inputs instead.
     pub allow_f16: bool,
-    /// Lower the storage-binding size used for point windows (testing the windowed path).
-    pub max_binding_bytes: Option<u64>,
+    /// Lower the size of the point windows bound per dispatch below the adapter's storage
+    /// binding limit (testing the windowed path).
+    pub max_window_bytes: Option<u64>,
     /// Lower the buffer size used for chunking (testing the chunked path).
     pub max_buffer_bytes: Option<u64>,
 }
@@ -129,7 +130,11 @@ impl WgpuBackend {
     }
 
     /// The pipeline of `kernel` (compiled on first use, then cached).
-    fn pipeline(&self, kernel: Kernel, shape: Option<AssignShape>) -> Result<wgpu::ComputePipeline> {
+    fn pipeline(
+        &self,
+        kernel: Kernel,
+        shape: Option<AssignShape>,
+    ) -> Result<wgpu::ComputePipeline> {
         let mut cache = self
             .pipelines
             .lock()

@@ -210,8 +210,10 @@ mod tests {
             } else {
                 Capabilities::empty()
             };
-            for extra in [Capabilities::empty(), Capabilities::SUBGROUP | Capabilities::SUBGROUP_BARRIER]
-            {
+            for extra in [
+                Capabilities::empty(),
+                Capabilities::SUBGROUP | Capabilities::SUBGROUP_BARRIER,
+            ] {
                 if let Err(e) = validate(&text, base | extra) {
                     panic!("{} {shape:?} with {:?}: {e}", kernel.name(), base | extra);
                 }
@@ -268,10 +270,7 @@ mod tests {
             for f16 in [false, true] {
                 let shape = AssignShape::for_dim(dim, f16);
                 let bytes = shape.tile * dim * if f16 { 2 } else { 4 };
-                assert!(
-                    bytes <= 16 * 1024,
-                    "dim {dim} f16 {f16}: {bytes} B of tile"
-                );
+                assert!(bytes <= 16 * 1024, "dim {dim} f16 {f16}: {bytes} B of tile");
             }
         }
     }

@@ -9,7 +9,11 @@ use crate::Result;
 
 impl WgpuBackend {
     /// See [`crate::backend::Backend::sort_pairs`].
-    pub(super) fn sort(&self, keys: &mut GpuBuffer<u64>, values: &mut GpuBuffer<u32>) -> Result<()> {
+    pub(super) fn sort(
+        &self,
+        keys: &mut GpuBuffer<u64>,
+        values: &mut GpuBuffer<u32>,
+    ) -> Result<()> {
         if keys.len() != values.len() {
             return Err(backend_error(format!(
                 "sort_pairs: {} keys but {} values",
@@ -103,7 +107,13 @@ impl WgpuBackend {
                 Kernel::RadixScatter,
                 None,
                 params,
-                &[bind(from.0), bind(from.1), bind(to.0), bind(to.1), bind(&hist)],
+                &[
+                    bind(from.0),
+                    bind(from.1),
+                    bind(to.0),
+                    bind(to.1),
+                    bind(&hist),
+                ],
                 num_blocks,
             )?;
             std::mem::swap(&mut from, &mut to);
