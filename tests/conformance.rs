@@ -343,3 +343,34 @@ fn wgpu_rejects_mismatched_lengths() {
     let mut v = backend.upload(&[1u32]).unwrap();
     assert!(backend.sort_pairs(&mut k, &mut v).is_err());
 }
+
+/// The f16-storage variant (where the adapter has `shader-f16`) on inputs that f16 holds
+/// exactly (multiples of 1/256 in [-1, 1]): then only the storage format differs, and
+/// labels must equal the CPU's except at near-ties.
+#[test]
+fn wgpu_f16_assign_on_f16_exact_inputs() {
+    static SLOT: OnceLock<Result<WgpuBackend, String>> = OnceLock::new();
+    let Some(backend) = shared(&SLOT, || WgpuOptions {
+        allow_cpu: true,
+        allow_f16: true,
+        ..WgpuOptions::default()
+    }) else {
+        return;
+    };
+    if !backend.uses_f16() {
+        eprintln!(
+            "skipped: adapter {} has no shader-f16",
+            backend.adapter().name
+        );
+        return;
+    }
+    let mut rng = Rng(5);
+    let mut exact = || (rng.below(513) as f32 - 256.0) / 256.0;
+    let mut near = 0;
+    for (n, k, dim) in [(1, 1, 9), (65, 7, 24), (1009, 256, 45), (5003, 1024, 45)] {
+        let points: Vec<f32> = (0..n * dim).map(|_| exact()).collect();
+        let centroids: Vec<f32> = (0..k * dim).map(|_| exact()).collect();
+        near += check_assign(backend, &points, &centroids, dim, &[]);
+    }
+    eprintln!("wgpu f16: {near} labels differ at near-ties");
+}

@@ -219,7 +219,8 @@ impl WgpuBackend {
         }
         let rows_per_chunk = points.chunk_len / dim;
         if points.chunks.len() > 1
-            && (points.chunk_len % dim != 0 || rows_per_chunk % granule_rows != 0)
+            && (!points.chunk_len.is_multiple_of(dim)
+                || !rows_per_chunk.is_multiple_of(granule_rows))
         {
             return Err(backend_error(format!(
                 "a point matrix of {dim} values per row spans {} buffers; chunking supports \

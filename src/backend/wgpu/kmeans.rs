@@ -14,7 +14,7 @@ impl WgpuBackend {
         dim: usize,
         labels: &mut GpuBuffer<u32>,
     ) -> Result<()> {
-        if dim == 0 || points.len() % dim != 0 || centroids.len() % dim != 0 {
+        if dim == 0 || !points.len().is_multiple_of(dim) || !centroids.len().is_multiple_of(dim) {
             return Err(backend_error(format!(
                 "kmeans_assign: {} point values and {} centroid values are not whole rows of {dim}",
                 points.len(),
@@ -139,7 +139,7 @@ impl WgpuBackend {
         sums: &mut GpuBuffer<f32>,
         counts: &mut GpuBuffer<u32>,
     ) -> Result<()> {
-        if dim == 0 || points.len() % dim != 0 {
+        if dim == 0 || !points.len().is_multiple_of(dim) {
             return Err(backend_error(format!(
                 "kmeans_update: {} point values are not whole rows of {dim}",
                 points.len()
