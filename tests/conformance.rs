@@ -118,11 +118,14 @@ const SIZES: [usize; 6] = [0, 1, 63, 65, 1009, 5003];
 const KS: [usize; 4] = [1, 7, 256, 1024];
 const DIMS: [usize; 3] = [9, 24, 45];
 
+/// Draws one sort key.
+type KeyMaker = Box<dyn Fn(&mut Rng) -> u64>;
+
 fn sort_pairs_bit_exact<B: Backend>(backend: &B) {
     let name = backend.name();
     let mut rng = Rng(1);
     for n in SIZES.into_iter().chain([70_001]) {
-        let patterns: [(&str, Box<dyn Fn(&mut Rng) -> u64>); 4] = [
+        let patterns: [(&str, KeyMaker); 4] = [
             ("random 64-bit", Box::new(|r: &mut Rng| r.next())),
             (
                 "16 distinct (stability)",
@@ -177,7 +180,9 @@ fn check_assign<B: Backend>(
     let p = backend.upload(points).unwrap();
     let c = backend.upload(centroids).unwrap();
     let mut l = backend.upload(&vec![u32::MAX; n]).unwrap();
-    backend.kmeans_assign(&p, &c, dim, &mut l).unwrap();
+    backend
+        .kmeans_assign(&p, &c, dim, &mut l, &mut Default::default())
+        .unwrap();
     let got = backend.download(&l).unwrap();
     let row = |m: &[f32], i: usize| m[i * dim..(i + 1) * dim].to_vec();
     let mut near = 0;
@@ -308,7 +313,9 @@ fn wgpu_assign_past_the_binding_limit() {
     let p = backend.upload(&points).unwrap();
     let c = backend.upload(&centroids).unwrap();
     let mut l = backend.zeros::<u32>(n).unwrap();
-    backend.kmeans_assign(&p, &c, dim, &mut l).unwrap();
+    backend
+        .kmeans_assign(&p, &c, dim, &mut l, &mut Default::default())
+        .unwrap();
     let got = backend.download(&l).unwrap();
     let sample: Vec<usize> = (0..n).step_by(997).chain([n - 1]).collect();
     for i in sample {
@@ -337,7 +344,9 @@ fn wgpu_rejects_mismatched_lengths() {
     let p = backend.upload(&[0f32; 90]).unwrap();
     let c = backend.upload(&[0f32; 45]).unwrap();
     let mut l = backend.zeros::<u32>(3).unwrap();
-    let err = backend.kmeans_assign(&p, &c, 45, &mut l).unwrap_err();
+    let err = backend
+        .kmeans_assign(&p, &c, 45, &mut l, &mut ())
+        .unwrap_err();
     assert!(err.to_string().contains("3 labels for 2 points"), "{err}");
     let mut k = backend.upload(&[1u64, 2]).unwrap();
     let mut v = backend.upload(&[1u32]).unwrap();

@@ -240,6 +240,8 @@ fn to_u32(value: usize, what: &str) -> Result<u32> {
 
 impl Backend for WgpuBackend {
     type Buffer<T: Elem> = GpuBuffer<T>;
+    /// No pruning bounds yet: every assignment is a full pass.
+    type AssignState = ();
 
     fn name(&self) -> &'static str {
         "wgpu"
@@ -271,6 +273,7 @@ impl Backend for WgpuBackend {
         centroids: &GpuBuffer<f32>,
         dim: usize,
         labels: &mut GpuBuffer<u32>,
+        _state: &mut (),
     ) -> Result<()> {
         self.scoped("kmeans_assign", || {
             self.assign(points, centroids, dim, labels)
