@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod cli;
+mod conformance;
 mod eval;
 mod format;
 mod roundtrip;
