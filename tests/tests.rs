@@ -1,1 +1,2 @@
 //! One integration-test binary; each module covers one area.
+mod browser;
