@@ -166,7 +166,7 @@ fn image_mut<'a>(sog: &'a mut Sog, name: &str) -> &'a mut Image {
 
 /// A writer that took the quaternion as (x, y, z, w) instead of PLY's (w, x, y, z): every
 /// splat's rotation is re-packed with its components cycled. Corrupts `quats.webp` only.
-fn corrupt_quaternion_order(sog: &Sog) -> Sog {
+pub(crate) fn corrupt_quaternion_order(sog: &Sog) -> Sog {
     let mut bad = sog.clone();
     let count = bad.meta.count as usize;
     let name = bad.meta.quats.files[0].clone();
@@ -181,7 +181,7 @@ fn corrupt_quaternion_order(sog: &Sog) -> Sog {
 /// A writer that laid out each palette entry coefficient-major (RGB of f_rest interleaved)
 /// instead of the engine's channel-major layout: the K×3 bytes of every centroid are read back
 /// transposed. Corrupts `shN_centroids.webp` only.
-fn corrupt_sh_layout(sog: &Sog) -> Sog {
+pub(crate) fn corrupt_sh_layout(sog: &Sog) -> Sog {
     let mut bad = sog.clone();
     let sh = bad.meta.sh_n.clone().expect("the test scene has SH bands");
     let k = match sh.bands {
@@ -209,7 +209,7 @@ fn corrupt_sh_layout(sog: &Sog) -> Sog {
 }
 
 /// A writer whose sh0 codebook is stored in the opposite order to the indices in sh0.webp.
-fn corrupt_codebook_order(sog: &Sog) -> Sog {
+pub(crate) fn corrupt_codebook_order(sog: &Sog) -> Sog {
     let mut bad = sog.clone();
     bad.meta.sh0.codebook.reverse();
     bad

@@ -42,7 +42,7 @@ async function createApp(size) {
 
 /**
  * options: { url, size, cameras: [{ position: [x,y,z], target: [x,y,z], fov }], maxFrames }
- * Returns { frames: [dataURL], framesRendered: [n], deviceType, sortEvents }.
+ * Returns { frames: [dataURL], framesRendered: [n], settled: [bool], deviceType, sortEvents }.
  */
 window.splatpressRender = async function (options) {
     const { app, canvas, device } = await createApp(options.size);
@@ -65,6 +65,7 @@ window.splatpressRender = async function (options) {
 
     const frames = [];
     const framesRendered = [];
+    const settled = [];
     for (const view of options.cameras) {
         camera.camera.fov = view.fov;
         camera.setPosition(...view.position);
@@ -85,9 +86,10 @@ window.splatpressRender = async function (options) {
         }
         frames.push(previous);
         framesRendered.push(n + 1);
+        settled.push(stableCount >= 3);
     }
     const deviceType = device.deviceType;
     app.destroy();
-    return { frames, framesRendered, deviceType, sortEvents };
+    return { frames, framesRendered, settled, deviceType, sortEvents };
 };
 window.splatpressReady = true;

@@ -49,6 +49,15 @@ function watchPage(page, log) {
     page.on('pageerror', err => log.push(`pageerror: ${err.message}`));
 }
 
+/** Rejects after `ms` with a message naming `what`, so one stuck page cannot hang the run. */
+function withTimeout(promise, ms, what) {
+    let timer;
+    const timeout = new Promise((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what}: no result after ${ms / 1000} s`)), ms);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 const errorsIn = log => log.filter(line => !line.startsWith('warning:'));
 
 async function renderFile(context, origin, url, cameras, size, timeoutMs) {
@@ -58,12 +67,12 @@ async function renderFile(context, origin, url, cameras, size, timeoutMs) {
     try {
         await page.goto(`${origin}/page/render.html`, { timeout: timeoutMs });
         await page.waitForFunction(() => window.splatpressReady === true, null, { timeout: timeoutMs });
-        const result = await page.evaluate(
+        const result = await withTimeout(page.evaluate(
             options => window.splatpressRender(options),
             { url, size, cameras, maxFrames: 120 }
-        );
+        ), timeoutMs, `rendering ${url}`);
         const pngs = result.frames.map(dataUrl => Buffer.from(dataUrl.split(',')[1], 'base64'));
-        return { pngs, framesRendered: result.framesRendered, deviceType: result.deviceType, log };
+        return { pngs, framesRendered: result.framesRendered, settled: result.settled, deviceType: result.deviceType, log };
     } catch (err) {
         log.push(`error: ${err.message}`);
         return { pngs: null, log };
@@ -83,10 +92,10 @@ async function openViewer(context, origin, contentUrl, settingsUrl, size, timeou
         await page.goto(url, { timeout: timeoutMs });
         // captureFrame is published once the viewer has its app; it waits for the first frame.
         await page.waitForFunction(() => typeof window.captureFrame === 'function', null, { timeout: timeoutMs });
-        const frame = await page.evaluate(
+        const frame = await withTimeout(page.evaluate(
             s => window.captureFrame({ width: s, height: s, supersample: 1 }).then(f => ({ width: f.width, height: f.height, data: f.data })),
             size
-        );
+        ), timeoutMs, `SuperSplat viewer capture of ${contentUrl}`);
         const screenshot = await page.screenshot({ type: 'png' });
         return { frame, screenshot, log };
     } catch (err) {
@@ -147,6 +156,7 @@ async function main() {
         const started = Date.now();
         const reference = await renderFile(context, server.origin, urls.ply, cameras, size, timeoutMs);
         result.reference = { log: reference.log, framesRendered: reference.framesRendered, deviceType: reference.deviceType };
+        if (reference.settled && !reference.settled.every(Boolean)) throw new Error('the reference PLY render never settled');
         if (!reference.pngs) throw new Error(`the reference PLY did not render: ${reference.log.join(' | ')}`);
         const refImages = reference.pngs.map(decodePng);
         result.reference.foreground = refImages.map(countForeground);
@@ -156,7 +166,7 @@ async function main() {
         for (const candidate of config.candidates) {
             const t0 = Date.now();
             const render = await renderFile(context, server.origin, urls[candidate.name], cameras, size, timeoutMs);
-            const entry = { path: candidate.path, log: render.log, framesRendered: render.framesRendered };
+            const entry = { path: candidate.path, log: render.log, framesRendered: render.framesRendered, settled: render.settled };
             if (render.pngs) {
                 const images = render.pngs.map(decodePng);
                 entry.psnrPerView = images.map((img, i) => psnr([refImages[i]], [img]));
@@ -175,6 +185,7 @@ async function main() {
         for (const [name, entry] of Object.entries(result.candidates)) {
             const reasons = [];
             if (entry.psnr === null) reasons.push('did not render');
+            if (entry.settled && !entry.settled.every(Boolean)) reasons.push('a view never settled (the picture kept changing)');
             if (entry.errors.length > 0) reasons.push(`page errors: ${entry.errors.join(' | ')}`);
             if (entry.psnr !== null && entry.psnr < config.bar) reasons.push(`PSNR ${entry.psnr.toFixed(2)} dB < bar ${config.bar} dB`);
             if (peer && peer !== entry && peer.psnr !== null && entry.psnr !== null && entry.psnr < peer.psnr - config.margin) {
