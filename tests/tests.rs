@@ -1,2 +1,6 @@
 //! One integration-test binary; each module covers one area.
+
+mod bad_input;
 mod browser;
+mod eval;
+mod format;
