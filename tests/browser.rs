@@ -24,13 +24,14 @@ const SEED: u64 = 7;
 const WEBP_EFFORT: u8 = 4;
 
 /// PSNR (dB, RGB over 4 views of 256×256) our `.sog` render must reach against the PLY render.
-/// Measured: see the report printed by the test (ours ≈ splat-transform ≈ 37 dB on this
-/// scene); the bar sits a few dB below, far above what any corrupted file reaches.
-const PSNR_BAR: f64 = 33.0;
+/// Measured on this scene (engine 2.23.3, Chromium 156 SwiftShader): ours 42.25 dB (bundle and
+/// folder alike), splat-transform 3.7.0 41.90–42.08 dB over three runs. The bar holds ours
+/// about 1.25 dB under that; the broken files reach 8–27 dB.
+const PSNR_BAR: f64 = 41.0;
 /// How far (dB) our render may fall below splat-transform's render of the same scene.
-/// splat-transform's SH k-means starts from random points, so two of its own runs on this
-/// scene differ by ≈0.2 dB; 1 dB allows that spread plus a different (seeded) palette, and is
-/// still far less than any real defect costs (the corruptions below lose 10 dB and more).
+/// splat-transform's SH k-means starts from random points, so its own runs on this scene
+/// spread over ≈0.2 dB; 1 dB is five times that, allowing a different (seeded) palette, and is
+/// still far below what a real defect costs (the mildest corruption here loses 15 dB).
 const PSNR_MARGIN: f64 = 1.0;
 /// The longest the harness may run before the test kills it.
 const HARNESS_TIMEOUT: Duration = Duration::from_secs(300);
@@ -166,7 +167,7 @@ fn image_mut<'a>(sog: &'a mut Sog, name: &str) -> &'a mut Image {
 
 /// A writer that took the quaternion as (x, y, z, w) instead of PLY's (w, x, y, z): every
 /// splat's rotation is re-packed with its components cycled. Corrupts `quats.webp` only.
-pub(crate) fn corrupt_quaternion_order(sog: &Sog) -> Sog {
+fn corrupt_quaternion_order(sog: &Sog) -> Sog {
     let mut bad = sog.clone();
     let count = bad.meta.count as usize;
     let name = bad.meta.quats.files[0].clone();
@@ -181,7 +182,7 @@ pub(crate) fn corrupt_quaternion_order(sog: &Sog) -> Sog {
 /// A writer that laid out each palette entry coefficient-major (RGB of f_rest interleaved)
 /// instead of the engine's channel-major layout: the K×3 bytes of every centroid are read back
 /// transposed. Corrupts `shN_centroids.webp` only.
-pub(crate) fn corrupt_sh_layout(sog: &Sog) -> Sog {
+fn corrupt_sh_layout(sog: &Sog) -> Sog {
     let mut bad = sog.clone();
     let sh = bad.meta.sh_n.clone().expect("the test scene has SH bands");
     let k = match sh.bands {
@@ -209,7 +210,7 @@ pub(crate) fn corrupt_sh_layout(sog: &Sog) -> Sog {
 }
 
 /// A writer whose sh0 codebook is stored in the opposite order to the indices in sh0.webp.
-pub(crate) fn corrupt_codebook_order(sog: &Sog) -> Sog {
+fn corrupt_codebook_order(sog: &Sog) -> Sog {
     let mut bad = sog.clone();
     bad.meta.sh0.codebook.reverse();
     bad
@@ -237,7 +238,7 @@ fn sog_renders_like_the_ply_in_playcanvas_and_supersplat() {
     std::fs::create_dir_all(&inputs).expect("create target/browser/out/inputs");
 
     // The scene, written as the reference PLY and compressed by our encoder.
-    let scene = splatpress::sample::scene(SPLATS, BANDS, SEED);
+    let (scene, _) = splatpress::sample::scene(SPLATS, BANDS, SEED).sanitize();
     let ply = inputs.join("scene.ply");
     splatpress::io::ply::write(&ply, &scene).expect("write scene.ply");
     let options = splatpress::encode::Options::default();
@@ -249,6 +250,7 @@ fn sog_renders_like_the_ply_in_playcanvas_and_supersplat() {
     let ours_sog = inputs.join("ours.sog");
     write(&ours_sog, &sog);
     let ours_folder = inputs.join("ours_folder/meta.json");
+    std::fs::create_dir_all(inputs.join("ours_folder")).expect("create ours_folder");
     write(&ours_folder, &sog);
     let broken = [
         ("broken_quat_order", corrupt_quaternion_order(&sog)),
@@ -338,8 +340,9 @@ fn sog_renders_like_the_ply_in_playcanvas_and_supersplat() {
     }
     let entry = |name: &str| &candidates[name];
     let st_psnr = number(&entry("splat_transform_sog")["psnr"]);
+    // A sanity check of the harness and the bar; splat-transform's random palette moves it a little.
     assert!(
-        st_psnr >= PSNR_BAR,
+        st_psnr >= PSNR_BAR - PSNR_MARGIN,
         "splat-transform's own .sog reaches only {st_psnr:.2} dB: the bar or the harness is off"
     );
     for name in ["ours_sog", "ours_folder"] {
