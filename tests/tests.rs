@@ -2,5 +2,6 @@
 
 mod bad_input;
 mod browser;
+mod cli;
 mod eval;
 mod format;
