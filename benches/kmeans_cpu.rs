@@ -78,17 +78,37 @@ fn kernel() {
     println!("  blocked vs naive: {:.1}x", naive_secs / blocked);
 }
 
+/// Prints the seconds of every k-means step as it happens.
+struct StepTimer(std::sync::Mutex<Instant>);
+
+impl splatpress::progress::Progress for StepTimer {
+    fn event(&self, event: splatpress::progress::Event<'_>) {
+        if let splatpress::progress::Event::Step { done } = event {
+            let mut last = self.0.lock().unwrap();
+            println!("    step {done}: {:.2} s", last.elapsed().as_secs_f64());
+            *last = Instant::now();
+        }
+    }
+}
+
 fn palette() {
     let (n, bands, iters) = (
         env("KM_N", 100_000),
         env("KM_BANDS", 2) as u8,
         env("KM_ITERS", 10) as u32,
     );
-    let scene = splatpress::sample::scene(n, bands, 1);
+    // KM_PLY: cluster the SH of a real scene instead of the sample.
+    let scene = match std::env::var("KM_PLY") {
+        Ok(path) => splatpress::io::read(std::path::Path::new(&path)).expect("read KM_PLY"),
+        Err(_) => splatpress::sample::scene(n, bands, 1),
+    };
+    let n = scene.len();
     let dim = scene.rest_len();
     let k = kmeans::palette_size(n);
     let t = Instant::now();
-    let clusters = kmeans::cluster(&Cpu, &scene.sh_rest, dim, k, iters, 0, &()).expect("k-means");
+    let timer = StepTimer(std::sync::Mutex::new(Instant::now()));
+    let clusters =
+        kmeans::cluster(&Cpu, &scene.sh_rest, dim, k, iters, 0, &timer).expect("k-means");
     let total = t.elapsed().as_secs_f64();
     let mut labels = vec![0u32; n];
     let t = Instant::now();
@@ -111,6 +131,8 @@ fn palette() {
 }
 
 fn main() {
-    kernel();
+    if std::env::var("KM_PLY").is_err() {
+        kernel();
+    }
     palette();
 }

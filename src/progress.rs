@@ -10,6 +10,8 @@ pub enum Event<'a> {
     Step { done: u64 },
     /// The current stage ended after `secs` seconds.
     Finish { stage: &'a str, secs: f64 },
+    /// A one-line remark worth showing (the backend chosen, a fallback).
+    Note(&'a str),
 }
 
 /// Receives [`Event`]s. `()` ignores them.

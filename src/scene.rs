@@ -269,7 +269,8 @@ mod tests {
         s.rotations[6] = [0.0; 4];
         s.rotations[7] = [f32::INFINITY, 0.0, 0.0, 0.0];
         let (out, r) = s.sanitize();
-        assert_eq!(out.len(), 4);
+        // Dropped: 0 (position), 2 (opacity), 4 (scale), 5 (SH), 7 (rotation); kept: 1, 3, 6.
+        assert_eq!(out.len(), 3);
         assert_eq!(
             (
                 r.dropped_position,
@@ -283,10 +284,12 @@ mod tests {
         assert_eq!(r.zero_rotations, 1);
         assert_eq!(
             out.positions.iter().map(|p| p[0]).collect::<Vec<_>>(),
-            vec![1.0, 3.0, 5.0, 6.0]
+            vec![1.0, 3.0, 6.0]
         );
-        assert_eq!(out.rotations[3], [1.0, 0.0, 0.0, 0.0]);
-        assert_eq!(out.rest(2), s.rest(5));
+        assert_eq!(out.opacities[0], f32::INFINITY);
+        assert_eq!(out.log_scales[1][2], f32::NEG_INFINITY);
+        assert_eq!(out.rotations[2], [1.0, 0.0, 0.0, 0.0]);
+        assert_eq!(out.rest(2), s.rest(6));
         out.check_columns().unwrap();
     }
 

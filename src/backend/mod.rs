@@ -5,12 +5,13 @@
 //! |--------------------|---------------|------------|---------------------------|-----------------|
 //! | buffer of `T`      | `Vec<T>`      | `Vec<T>`   | `wgpu::Buffer` chunks     | `CudaSlice<T>`  |
 //! | kmeans_assign      | —             | `cpu.rs`   | `wgsl/kmeans_assign.wgsl` | `kernels/*.cu`  |
-//! | kmeans_update      | —             | `cpu.rs`   | `wgsl/kmeans_update.wgsl` | `kernels/*.cu`  |
-//! | sort_pairs         | —             | `cpu.rs`   | `wgsl/radix_sort.wgsl`    | `kernels/*.cu`  |
+//! | kmeans_update      | —             | `cpu.rs`   | `wgsl/label_histogram`, `scan`, `label_pairs`, `segment_sum` | `kernels/*.cu` |
+//! | sort_pairs         | —             | `cpu.rs`   | `wgsl/key_bits`, `radix_histogram`, `scan`, `radix_scatter` | `kernels/*.cu` |
 //!
 //! `cpu.rs` defines what every kernel computes; the conformance tests hold the others to it.
 
 pub mod cpu;
+pub mod select;
 pub mod wgpu;
 
 use crate::Result;

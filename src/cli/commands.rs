@@ -146,7 +146,7 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         sh_bands: args.sh_bands,
         seed: args.seed,
     };
-    let (sog, mut report) = encode::compress(&scene, &options, &reporter)?;
+    let (sog, mut report) = splatpress::compress(&scene, &options, args.backend, &reporter)?;
     let write_start = Instant::now();
     let written = io::sog::write(output, &sog, args.webp_effort)?;
     report
@@ -277,4 +277,63 @@ pub fn sample(output: &Path, args: &SampleArgs) -> Result<()> {
         scene.sh_bands
     );
     Ok(())
+}
+
+pub fn devices(json: bool) -> Result<()> {
+    use splatpress::backend::select::{self, Choice};
+    use splatpress::backend::wgpu;
+    let adapters = wgpu::adapters();
+    let backends: Vec<serde_json::Value> = [Choice::Cuda, Choice::Wgpu, Choice::Cpu]
+        .into_iter()
+        .map(|which| match select::open(which, true) {
+            Ok(b) => serde_json::json!({"backend": which.name(), "available": true, "device": b.describe()}),
+            Err(e) => serde_json::json!({"backend": which.name(), "available": false, "reason": select::reason(&e)}),
+        })
+        .collect();
+    let auto = select::select(Choice::Auto)?.0.name();
+    if json {
+        return print_json(
+            &serde_json::json!({"backends": backends, "wgpu_adapters": adapters, "auto": auto}),
+        );
+    }
+    let mut text = String::from("backends:\n");
+    for b in &backends {
+        let line = if b["available"] == true {
+            format!(
+                "  {:5} available: {}\n",
+                b["backend"].as_str().unwrap_or(""),
+                b["device"].as_str().unwrap_or("")
+            )
+        } else {
+            format!(
+                "  {:5} unavailable: {}\n",
+                b["backend"].as_str().unwrap_or(""),
+                b["reason"].as_str().unwrap_or("")
+            )
+        };
+        text += &line;
+    }
+    text += &format!("wgpu adapters ({}):\n", adapters.len());
+    for a in &adapters {
+        text += &format!(
+            "  {} [{}{}, {}] driver {} {}\n    max storage binding {} MiB, max buffer {} MiB, workgroup memory {} KiB, shader-f16 {}, subgroups {}\n",
+            a.name,
+            a.device_type,
+            if a.is_cpu {
+                ", software: used only with --backend wgpu"
+            } else {
+                ""
+            },
+            a.backend,
+            a.driver,
+            a.driver_info,
+            a.max_storage_buffer_binding_size >> 20,
+            a.max_buffer_size >> 20,
+            a.max_compute_workgroup_storage_size >> 10,
+            a.shader_f16,
+            a.subgroup
+        );
+    }
+    text += &format!("--backend auto would choose: {auto}\n");
+    print_text(&text)
 }

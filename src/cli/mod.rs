@@ -7,6 +7,11 @@ mod progress;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use splatpress::backend::select::Choice;
+
+fn parse_choice(s: &str) -> Result<Choice, String> {
+    s.parse()
+}
 
 /// Exit status: 0 success, 1 any failure (input, output, runtime), 2 usage error.
 #[derive(Parser)]
@@ -58,6 +63,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List every backend: whether it is available and why not, each GPU adapter, and what
+    /// `--backend auto` would choose. Run this first on a new machine or container.
+    Devices {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write the built-in sample scene as a PLY.
     Sample {
         /// Output .ply.
@@ -100,6 +112,10 @@ struct CompressArgs {
     /// Lossless WebP effort, 0 (fastest) to 9 (smallest).
     #[arg(long, default_value_t = commands::DEFAULT_WEBP_EFFORT, value_parser = clap::value_parser!(u8).range(0..=9))]
     webp_effort: u8,
+    /// Where the k-means runs: auto (CUDA, then a hardware GPU through wgpu, then the CPU),
+    /// cuda, wgpu (any adapter, software ones included) or cpu. See `splatpress devices`.
+    #[arg(long, default_value = "auto", value_parser = parse_choice)]
+    backend: Choice,
     /// Print a JSON report on stdout instead of text.
     #[arg(long)]
     json: bool,
@@ -120,6 +136,7 @@ pub fn run() -> splatpress::Result<()> {
             json,
         } => commands::eval(&original, &compressed, json),
         Command::Info { input, json } => commands::info(&input, json),
+        Command::Devices { json } => commands::devices(json),
         Command::Sample { output, sample } => commands::sample(&output, &sample),
     }
 }

@@ -66,6 +66,10 @@ impl Progress for Reporter {
                     bar.set_position(done);
                 }
             }
+            Event::Note(text) => match &*slot {
+                Some(bar) => bar.println(format!("  {text}")),
+                None => eprintln!("  {text}"),
+            },
             Event::Finish { stage, secs } => {
                 if let Some(bar) = slot.take() {
                     bar.finish_and_clear();

@@ -71,6 +71,22 @@ pub struct Kernels {
 }
 
 impl Kernels {
+    /// The instruction set [`Kernels::detect`] picks on this machine.
+    pub fn level() -> &'static str {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return "avx512";
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                return "avx2+fma";
+            }
+        }
+        "portable"
+    }
+
     /// Picks AVX-512, AVX2+FMA or portable code.
     pub fn detect() -> Self {
         #[cfg(target_arch = "x86_64")]

@@ -15,6 +15,11 @@ use crate::Result;
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Cpu;
 
+/// The instruction set the CPU kernels use on this machine: "avx512", "avx2+fma" or "portable".
+pub fn simd_level() -> &'static str {
+    assign::Kernels::level()
+}
+
 /// Brute force over every centroid (the `Cpu` backend gets the same labels faster from
 /// [`AssignState`] bounds). For each point (row of `dim` values), the index of the nearest centroid by squared L2
 /// distance; ties go to the lower index. Distances are evaluated as ‖c‖² − 2·x·c (the
