@@ -1,1 +1,7 @@
 //! One integration-test binary; each module covers one area.
+
+/// Interop with PlayCanvas splat-transform: its decoder on our files, byte comparisons with
+/// its encoder's output, error comparisons where we round and it truncates.
+mod interop;
+/// Shared helpers: temp dirs, shared data, running commands, an independent PLY writer.
+mod util;
