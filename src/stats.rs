@@ -7,8 +7,16 @@ use crate::Scene;
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Stats {}
 
+impl Stats {
+    /// Human table.
+    pub fn table(&self) -> String {
+        todo!()
+    }
+}
+
 /// Computes the statistics of `scene`.
 pub fn stats(scene: &Scene) -> Stats {
+    let _ = Stats::table;
     let _ = scene;
     todo!()
 }

@@ -4,6 +4,7 @@ pub mod codebook;
 pub mod kmeans;
 pub mod order;
 pub mod pipeline;
+pub mod rng;
 pub mod textures;
 
 pub use pipeline::{Options, Report, compress};

@@ -1,0 +1,130 @@
+//! Command-line definitions (clap) and the subcommands. The library does the work and
+//! reports; this module decides what the user sees.
+
+mod commands;
+mod progress;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Exit status: 0 success, 1 any failure (input, output, runtime), 2 usage error.
+#[derive(Parser)]
+#[command(
+    name = "splatpress",
+    version,
+    about = "Compress 3D Gaussian Splatting scenes into PlayCanvas SOG (.sog bundle or meta.json + WebP)",
+    long_about = "Compress 3D Gaussian Splatting scenes (.ply from the INRIA trainer, gsplat, nerfstudio; \
+PlayCanvas .compressed.ply; antimatter15 .splat; SOG) into PlayCanvas SOG v2, which the \
+PlayCanvas engine and the SuperSplat viewer load.\n\n\
+Start with `splatpress compress --sample sample.sog` (no input needed), then \
+`splatpress eval <input> <output>` to see what was lost.\n\n\
+Exit status: 0 success, 1 failure (bad input, output, runtime), 2 usage error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compress a scene to SOG: `.sog` → one bundle; `meta.json` or a folder → meta.json + WebPs.
+    #[command(
+        override_usage = "splatpress compress [OPTIONS] <INPUT> <OUTPUT>\n       splatpress compress [OPTIONS] --sample <OUTPUT>"
+    )]
+    Compress(CompressArgs),
+    /// Decode any supported input (typically a SOG) to a binary 3DGS PLY.
+    Decode {
+        /// Input: .sog, meta.json, SOG folder, .ply, .compressed.ply or .splat.
+        input: PathBuf,
+        /// Output .ply.
+        output: PathBuf,
+    },
+    /// Measure what compression lost: per-attribute errors of COMPRESSED against ORIGINAL.
+    Eval {
+        /// The source scene.
+        original: PathBuf,
+        /// The compressed scene (any readable format, usually .sog or meta.json).
+        compressed: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Summarise a scene: count, SH bands, bounds, ranges, non-finite values; SOG conformance.
+    Info {
+        /// Any supported input.
+        input: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the built-in sample scene as a PLY.
+    Sample {
+        /// Output .ply.
+        output: PathBuf,
+        #[command(flatten)]
+        sample: SampleArgs,
+    },
+}
+
+#[derive(Args)]
+struct SampleArgs {
+    /// Splats in the built-in sample scene (with --sample).
+    #[arg(long, default_value_t = splatpress::sample::DEFAULT_COUNT)]
+    count: usize,
+    /// SH bands of the built-in sample scene, 0-3 (with --sample).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(0..=3))]
+    bands: u8,
+}
+
+#[derive(Args)]
+struct CompressArgs {
+    /// `INPUT OUTPUT`, or only `OUTPUT` with --sample. OUTPUT ending in .sog is a bundle;
+    /// ending in .json is a meta.json with textures beside it; anything else is a folder.
+    #[arg(required = true, num_args = 1..=2, value_names = ["INPUT", "OUTPUT"])]
+    paths: Vec<PathBuf>,
+    /// Compress the built-in sample scene instead of an input file.
+    #[arg(long)]
+    sample: bool,
+    #[command(flatten)]
+    sample_args: SampleArgs,
+    /// Lloyd iterations of the SH palette k-means.
+    #[arg(short = 'i', long, default_value_t = 10)]
+    sh_iterations: u32,
+    /// Keep at most this many SH bands (0-3).
+    #[arg(short = 'H', long, value_parser = clap::value_parser!(u8).range(0..=3))]
+    sh_bands: Option<u8>,
+    /// Seed for every random choice: same input and seed give identical output bytes.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Lossless WebP effort, 0 (fastest) to 9 (smallest).
+    #[arg(long, default_value_t = commands::DEFAULT_WEBP_EFFORT, value_parser = clap::value_parser!(u8).range(0..=9))]
+    webp_effort: u8,
+    /// Print a JSON report on stdout instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// Parses the command line and runs the subcommand.
+pub fn run() -> splatpress::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Compress(args) => commands::compress(args),
+        Command::Decode { input, output } => commands::decode(&input, &output),
+        Command::Eval {
+            original,
+            compressed,
+            json,
+        } => commands::eval(&original, &compressed, json),
+        Command::Info { input, json } => commands::info(&input, json),
+        Command::Sample { output, sample } => commands::sample(&output, &sample),
+    }
+}
+
+/// True for an error caused by stdout closing early (`splatpress info x | head`).
+pub fn is_broken_pipe(err: &splatpress::Error) -> bool {
+    matches!(err, splatpress::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+}
