@@ -22,7 +22,7 @@ Tasks:
           2. @playcanvas/splat-transform (pinned, npm) into <target>/npm
           3. cargo fmt --all -- --check
           4. cargo clippy --workspace --all-targets -- -D warnings
-          5. cargo test --workspace, with SPLATPRESS_REQUIRE_INTEROP=1
+          5. cargo test --workspace --no-fail-fast, with SPLATPRESS_REQUIRE_INTEROP=1
         --no-install skips steps 1 and 2 (and the interop requirement when
         splat-transform is absent). Arguments after `--` go to `cargo test`.
   bench [<cargo bench args>]

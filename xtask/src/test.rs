@@ -84,7 +84,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         )?,
     ));
     let mut test = cargo_in(&cargo, &root);
-    test.args(["test", "--workspace"]).args(test_args);
+    // --no-fail-fast: one failing test binary should not hide the others' results.
+    test.args(["test", "--workspace", "--no-fail-fast"])
+        .args(test_args);
     for (key, value) in &test_env {
         test.env(key, value);
     }
