@@ -1,17 +1,15 @@
-//! CPU k-means assignment throughput: achieved GFLOP/s (2·N·K·D per assignment) of the
-//! blocked kernel against a plain per-point loop run in the same process.
-//! `N`, `K`, `D` from the environment (defaults 20000, 4096, 24).
+//! CPU k-means: (1) assignment throughput of the blocked kernel, in GFLOP/s (2·N·K·D), against
+//! a plain per-point loop in the same process; (2) the whole palette k-means (Yinyang bounds)
+//! against the same number of brute-force assignments, on the sample scene's SH.
+//! Sizes from the environment: `N`, `K`, `D` for (1); `KM_N`, `KM_BANDS`, `KM_ITERS` for (2).
 
 use std::time::Instant;
 
-use splatpress::backend::cpu;
-use splatpress::encode::rng;
+use splatpress::backend::cpu::{self, Cpu};
+use splatpress::encode::{kmeans, rng};
 
 fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 fn naive(points: &[f32], centroids: &[f32], dim: usize, labels: &mut [u32]) {
@@ -27,46 +25,61 @@ fn naive(points: &[f32], centroids: &[f32], dim: usize, labels: &mut [u32]) {
     }
 }
 
-fn main() {
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn kernel() {
     let (n, k, dim) = (env("N", 20_000), env("K", 4096), env("D", 24));
-    let points: Vec<f32> = (0..n * dim)
-        .map(|i| rng::unit(1, 0, i as u64) - 0.5)
-        .collect();
-    let centroids: Vec<f32> = (0..k * dim)
-        .map(|i| rng::unit(2, 0, i as u64) - 0.5)
-        .collect();
+    let points: Vec<f32> = (0..n * dim).map(|i| rng::unit(1, 0, i as u64) - 0.5).collect();
+    let centroids: Vec<f32> = (0..k * dim).map(|i| rng::unit(2, 0, i as u64) - 0.5).collect();
     let mut labels = vec![0u32; n];
     let flops = 2.0 * n as f64 * k as f64 * dim as f64;
-    let mut times = Vec::new();
-    for _ in 0..3 {
-        let t = Instant::now();
-        cpu::kmeans_assign(&points, &centroids, dim, &mut labels);
-        times.push(t.elapsed().as_secs_f64());
-    }
-    times.sort_by(f64::total_cmp);
-    let blocked = times[1];
+    let blocked = median(
+        (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                cpu::kmeans_assign(&points, &centroids, dim, &mut labels);
+                t.elapsed().as_secs_f64()
+            })
+            .collect(),
+    );
     let sample = (n / 20).max(1);
     let mut naive_labels = vec![0u32; sample];
     let t = Instant::now();
-    naive(
-        std::hint::black_box(&points[..sample * dim]),
-        &centroids,
-        dim,
-        &mut naive_labels,
-    );
+    naive(std::hint::black_box(&points[..sample * dim]), &centroids, dim, &mut naive_labels);
     std::hint::black_box(&naive_labels);
     let naive_secs = t.elapsed().as_secs_f64() * (n as f64 / sample as f64);
+    println!("assignment N={n} K={k} D={dim} threads={}", rayon::current_num_threads());
+    println!("  blocked: {blocked:.3} s  {:.1} GFLOP/s", flops / blocked / 1e9);
     println!(
-        "cpu kmeans_assign N={n} K={k} D={dim} threads={}",
-        rayon::current_num_threads()
-    );
-    println!(
-        "  blocked: {blocked:.3} s  {:.1} GFLOP/s",
-        flops / blocked / 1e9
-    );
-    println!(
-        "  naive (1 thread, extrapolated from {sample} points): {naive_secs:.3} s  {:.1} GFLOP/s",
+        "  naive, one thread (extrapolated from {sample} points): {naive_secs:.3} s  {:.1} GFLOP/s",
         flops / naive_secs / 1e9
     );
-    println!("  speedup: {:.1}x", naive_secs / blocked);
+    println!("  blocked vs naive: {:.1}x", naive_secs / blocked);
+}
+
+fn palette() {
+    let (n, bands, iters) = (env("KM_N", 100_000), env("KM_BANDS", 2) as u8, env("KM_ITERS", 10) as u32);
+    let scene = splatpress::sample::scene(n, bands, 1);
+    let dim = scene.rest_len();
+    let k = kmeans::palette_size(n);
+    let t = Instant::now();
+    let clusters = kmeans::cluster(&Cpu, &scene.sh_rest, dim, k, iters, 0, &()).expect("k-means");
+    let total = t.elapsed().as_secs_f64();
+    let mut labels = vec![0u32; n];
+    let t = Instant::now();
+    cpu::kmeans_assign(&scene.sh_rest, &clusters.centroids, dim, &mut labels);
+    let brute = t.elapsed().as_secs_f64();
+    let assignments = iters as f64 + 1.0;
+    println!("palette k-means N={n} K={k} D={dim}, {iters} iterations (sample scene SH)");
+    println!("  with bounds: {total:.2} s total, {:.3} s per assignment", total / assignments);
+    println!("  brute force: {brute:.3} s per assignment, {:.2} s for {assignments} (estimated)", brute * assignments);
+    println!("  bounds vs brute force: {:.1}x", brute * assignments / total);
+}
+
+fn main() {
+    kernel();
+    palette();
 }

@@ -1,5 +1,8 @@
 //! One integration-test binary; each module covers one area.
 
+mod bad_input;
+mod eval;
+mod format;
 /// Interop with PlayCanvas splat-transform: its decoder on our files, byte comparisons with
 /// its encoder's output, error comparisons where we round and it truncates.
 mod interop;

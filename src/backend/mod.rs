@@ -26,6 +26,10 @@ pub trait Backend {
     /// A device buffer of `T`.
     type Buffer<T: Elem>;
 
+    /// What an assignment may carry to the next one over the same points (per-point bounds
+    /// on the CPU; `()` where unused). Start from `Default` for new points.
+    type AssignState: Default + Send;
+
     /// Short name used in messages and `--backend`.
     fn name(&self) -> &'static str;
 
@@ -43,13 +47,15 @@ pub trait Backend {
 
     /// For each point (row of `dim` values in `points`), the index of the nearest centroid
     /// (rows of `dim` in `centroids`) in squared L2 distance, into `labels`. Ties go to the
-    /// lower index. Defined by [`cpu::kmeans_assign`].
+    /// lower index. Defined by [`cpu::kmeans_assign`]. `state` must come from `Default` or
+    /// from earlier calls with the same `points`.
     fn kmeans_assign(
         &self,
         points: &Self::Buffer<f32>,
         centroids: &Self::Buffer<f32>,
         dim: usize,
         labels: &mut Self::Buffer<u32>,
+        state: &mut Self::AssignState,
     ) -> Result<()>;
 
     /// Per-cluster sums of the member points (`k` rows of `dim`) and member counts,

@@ -76,13 +76,20 @@ pub fn cluster<B: Backend>(
     let mut labels = backend.zeros::<u32>(n)?;
     let mut sums = backend.zeros::<f32>(k * dim)?;
     let mut counts = backend.zeros::<u32>(k)?;
+    let mut state = B::AssignState::default();
     let start = std::time::Instant::now();
     progress.event(Event::Start {
         stage: "k-means",
         total: Some(iterations as u64 + 1),
     });
     for iteration in 0..iterations {
-        backend.kmeans_assign(&device_points, &device_centroids, dim, &mut labels)?;
+        backend.kmeans_assign(
+            &device_points,
+            &device_centroids,
+            dim,
+            &mut labels,
+            &mut state,
+        )?;
         backend.kmeans_update(&device_points, &labels, dim, k, &mut sums, &mut counts)?;
         let (host_sums, host_counts) = (backend.download(&sums)?, backend.download(&counts)?);
         for c in 0..k {
@@ -103,7 +110,13 @@ pub fn cluster<B: Backend>(
             done: iteration as u64 + 1,
         });
     }
-    backend.kmeans_assign(&device_points, &device_centroids, dim, &mut labels)?;
+    backend.kmeans_assign(
+        &device_points,
+        &device_centroids,
+        dim,
+        &mut labels,
+        &mut state,
+    )?;
     progress.event(Event::Step {
         done: iterations as u64 + 1,
     });

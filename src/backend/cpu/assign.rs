@@ -1,153 +1,172 @@
-//! Nearest-centroid assignment on the CPU, in GEMM form: for a point x the squared distance to
-//! centroid c is ‖x‖² + ‖c‖² − 2·x·c, and ‖x‖² is the same for every c, so the argmin of
-//! ‖c‖² − 2·x·c is the nearest centroid. Centroids are packed in tiles of [`LANES`], dimension-
-//! major, so the inner loop is a register-blocked multiply-add over `LANES` centroids and
-//! `ROWS` points at once; the centroid set is walked in chunks that stay in L2 cache.
+//! Distance kernels on the CPU, in GEMM form: for a point x the squared distance to centroid
+//! c is ‖x‖² + ‖c‖² − 2·x·c, and ‖x‖² is the same for every c, so the argmin of
+//! ‖c‖² − 2·x·c is the nearest centroid. Centroids are packed in tiles of [`LANES`],
+//! dimension-major, so the inner loop is a register-blocked multiply-add over `LANES`
+//! centroids and `ROWS` points at once; AVX-512 or AVX2+FMA versions are chosen at run time.
+
+use std::ops::Range;
 
 use rayon::prelude::*;
 
 /// Centroids per tile: one AVX-512 register, two AVX2 registers.
-const LANES: usize = 16;
-/// Centroids per cache chunk (about 100 KB at 24 dimensions).
-const CHUNK_CENTROIDS: usize = 1024;
+pub const LANES: usize = 16;
+/// Tiles per cache chunk of the brute-force scan (1024 centroids, ~100 KB at 24 dimensions).
+const CHUNK_TILES: usize = 64;
 /// Points handled by one task.
-const TASK_POINTS: usize = 512;
+pub const TASK_POINTS: usize = 512;
+/// Slot id of a padding lane.
+pub const PADDING: u32 = u32::MAX;
 
-/// Centroids rearranged for the kernel: tile t holds `dim` rows of `LANES` values.
-struct Packed {
+/// Centroids rearranged for the kernels: tile t holds `dim` rows of `LANES` values.
+pub struct Packed {
     /// `tiles * dim * LANES` values.
     values: Vec<f32>,
-    /// ‖c‖² per centroid, padded to whole tiles with +∞ so padding never wins.
+    /// ‖c‖² per slot; +∞ for padding so it never wins.
     norms: Vec<f32>,
-    tiles: usize,
+    /// Centroid index per slot, [`PADDING`] for padding.
+    pub ids: Vec<u32>,
+    pub dim: usize,
 }
 
-fn pack(centroids: &[f32], dim: usize) -> Packed {
-    let k = centroids.len() / dim;
-    let tiles = k.div_ceil(LANES);
-    let mut values = vec![0.0; tiles * dim * LANES];
-    let mut norms = vec![f32::INFINITY; tiles * LANES];
-    for c in 0..k {
-        let row = &centroids[c * dim..(c + 1) * dim];
-        let (t, j) = (c / LANES, c % LANES);
-        for (d, v) in row.iter().enumerate() {
-            values[(t * dim + d) * LANES + j] = *v;
+/// Packs `centroids` group by group (each group padded to whole tiles); returns the packing
+/// and each group's tile range.
+pub fn pack(centroids: &[f32], dim: usize, groups: &[Vec<u32>]) -> (Packed, Vec<Range<usize>>) {
+    let tiles: usize = groups.iter().map(|g| g.len().div_ceil(LANES)).sum();
+    let mut p = Packed {
+        values: vec![0.0; tiles * dim * LANES],
+        norms: vec![f32::INFINITY; tiles * LANES],
+        ids: vec![PADDING; tiles * LANES],
+        dim,
+    };
+    let mut ranges = Vec::with_capacity(groups.len());
+    let mut tile = 0;
+    for group in groups {
+        let first = tile;
+        for (n, &c) in group.iter().enumerate() {
+            let (t, j) = (first + n / LANES, n % LANES);
+            let row = &centroids[c as usize * dim..(c as usize + 1) * dim];
+            for (d, v) in row.iter().enumerate() {
+                p.values[(t * dim + d) * LANES + j] = *v;
+            }
+            p.norms[t * LANES + j] = row.iter().map(|v| v * v).sum();
+            p.ids[t * LANES + j] = c;
         }
-        norms[c] = row.iter().map(|v| v * v).sum();
+        tile += group.len().div_ceil(LANES);
+        ranges.push(first..tile);
     }
-    Packed {
-        values,
-        norms,
-        tiles,
-    }
+    (p, ranges)
 }
 
-/// Writes into `labels` the index of the nearest centroid of each point (ties → lower index).
-pub fn assign(points: &[f32], centroids: &[f32], dim: usize, labels: &mut [u32]) {
-    if labels.is_empty() {
-        return;
-    }
-    assert!(
-        dim > 0 && !centroids.is_empty(),
-        "k-means needs a dimension and at least one centroid"
-    );
-    let packed = pack(centroids, dim);
-    let kernel = select_kernel();
-    labels
-        .par_chunks_mut(TASK_POINTS)
-        .enumerate()
-        .for_each(|(task, out)| {
-            let first = task * TASK_POINTS;
-            let pts = &points[first * dim..(first + out.len()) * dim];
-            kernel(pts, &packed, dim, out);
-        });
+/// Receives, for point `row` of a task and chunk `chunk`, the smallest GEMM-form value
+/// ‖c‖² − 2·x·c in the chunk and its slot (ties → lower slot).
+pub type Sink<'a> = &'a mut dyn FnMut(usize, usize, f32, u32);
+
+/// The kernels compiled for the best instruction set of this CPU.
+#[derive(Clone, Copy)]
+pub struct Kernels {
+    /// Scans `points` (rows) against each tile range in `chunks`, calling the sink.
+    pub scan: fn(&[f32], &Packed, &[Range<usize>], Sink<'_>),
+    /// Squared distances (direct form Σ (x − c)²) from one point to every slot of `tiles`.
+    pub distances: fn(&[f32], &Packed, Range<usize>, &mut [f32]),
 }
 
-type Kernel = fn(&[f32], &Packed, usize, &mut [u32]);
-
-fn select_kernel() -> Kernel {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            return |p, c, d, o| {
-                // SAFETY: the CPU supports AVX-512F (checked just above).
-                unsafe { x86::assign_avx512(p, c, d, o) }
-            };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+impl Kernels {
+    /// Picks AVX-512, AVX2+FMA or portable code.
+    pub fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
         {
-            return |p, c, d, o| {
-                // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-                unsafe { x86::assign_avx2(p, c, d, o) }
-            };
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return Kernels {
+                    // SAFETY (both): AVX-512F was detected just above.
+                    scan: |p, k, c, s| unsafe { x86::scan_avx512(p, k, c, s) },
+                    distances: |x, k, t, o| unsafe { x86::distances_avx512(x, k, t, o) },
+                };
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                return Kernels {
+                    // SAFETY (both): AVX2 and FMA were detected just above.
+                    scan: |p, k, c, s| unsafe { x86::scan_avx2(p, k, c, s) },
+                    distances: |x, k, t, o| unsafe { x86::distances_avx2(x, k, t, o) },
+                };
+            }
+        }
+        Kernels {
+            scan: scan::<4, false>,
+            distances: distances::<false>,
         }
     }
-    assign_task::<4, false>
 }
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Packed, assign_task};
+    use super::{Packed, Range, Sink, distances, scan};
 
     #[target_feature(enable = "avx512f,avx2,fma")]
-    pub(super) unsafe fn assign_avx512(
-        points: &[f32],
-        packed: &Packed,
-        dim: usize,
-        out: &mut [u32],
-    ) {
-        assign_task::<8, true>(points, packed, dim, out)
+    pub(super) unsafe fn scan_avx512(p: &[f32], k: &Packed, c: &[Range<usize>], s: Sink<'_>) {
+        scan::<8, true>(p, k, c, s)
     }
 
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn assign_avx2(points: &[f32], packed: &Packed, dim: usize, out: &mut [u32]) {
-        assign_task::<4, true>(points, packed, dim, out)
+    pub(super) unsafe fn scan_avx2(p: &[f32], k: &Packed, c: &[Range<usize>], s: Sink<'_>) {
+        scan::<4, true>(p, k, c, s)
+    }
+
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) unsafe fn distances_avx512(x: &[f32], k: &Packed, t: Range<usize>, o: &mut [f32]) {
+        distances::<true>(x, k, t, o)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn distances_avx2(x: &[f32], k: &Packed, t: Range<usize>, o: &mut [f32]) {
+        distances::<true>(x, k, t, o)
     }
 }
 
-/// One task: `out.len()` points (rows of `points`) against every centroid.
 #[inline(always)]
-fn assign_task<const ROWS: usize, const FMA: bool>(
+fn fmadd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA { a.mul_add(b, c) } else { c + a * b }
+}
+
+#[inline(always)]
+fn scan<const ROWS: usize, const FMA: bool>(
     points: &[f32],
     packed: &Packed,
-    dim: usize,
-    out: &mut [u32],
+    chunks: &[Range<usize>],
+    sink: Sink<'_>,
 ) {
-    let n = out.len();
-    // −2·x, padded to whole blocks of ROWS points with zeros.
+    let dim = packed.dim;
+    let n = points.len() / dim;
     let blocks = n.div_ceil(ROWS);
+    // −2·x, padded to whole blocks of ROWS points with zeros.
     let mut scaled = vec![0.0f32; blocks * ROWS * dim];
     for (s, p) in scaled.iter_mut().zip(points) {
         *s = -2.0 * p;
     }
-    let mut best = vec![(f32::INFINITY, 0u32); blocks * ROWS];
-    let tiles_per_chunk = CHUNK_CENTROIDS / LANES;
-    let mut first_tile = 0;
-    while first_tile < packed.tiles {
-        let last_tile = (first_tile + tiles_per_chunk).min(packed.tiles);
+    for (chunk, tiles) in chunks.iter().enumerate() {
         for b in 0..blocks {
             let rows = &scaled[b * ROWS * dim..(b + 1) * ROWS * dim];
-            let block_best = &mut best[b * ROWS..(b + 1) * ROWS];
-            block::<ROWS, FMA>(rows, packed, dim, first_tile..last_tile, block_best);
+            let mins = block_min::<ROWS, FMA>(rows, packed, tiles.clone());
+            for (r, (v, slot)) in mins.into_iter().enumerate() {
+                if b * ROWS + r < n {
+                    sink(b * ROWS + r, chunk, v, slot);
+                }
+            }
         }
-        first_tile = last_tile;
-    }
-    for (o, (_, label)) in out.iter_mut().zip(best) {
-        *o = label;
     }
 }
 
-/// ROWS points against the tiles in `tiles`; merges into `best` (earlier chunks win ties).
+/// ROWS points against the tiles in `tiles`: per row the smallest ‖c‖² − 2·x·c and its slot.
 #[inline(always)]
-fn block<const ROWS: usize, const FMA: bool>(
+fn block_min<const ROWS: usize, const FMA: bool>(
     rows: &[f32],
     packed: &Packed,
-    dim: usize,
-    tiles: std::ops::Range<usize>,
-    best: &mut [(f32, u32)],
-) {
+    tiles: Range<usize>,
+) -> [(f32, u32); ROWS] {
+    let dim = packed.dim;
     let mut lane_best = [[f32::INFINITY; LANES]; ROWS];
-    let mut lane_label = [[0u32; LANES]; ROWS];
+    let mut lane_slot = [[PADDING; LANES]; ROWS];
     for t in tiles {
         let norms: &[f32; LANES] = packed.norms[t * LANES..(t + 1) * LANES].try_into().unwrap();
         let mut acc = [*norms; ROWS];
@@ -157,11 +176,7 @@ fn block<const ROWS: usize, const FMA: bool>(
             for r in 0..ROWS {
                 let x = rows[r * dim + d];
                 for j in 0..LANES {
-                    acc[r][j] = if FMA {
-                        x.mul_add(c[j], acc[r][j])
-                    } else {
-                        acc[r][j] + x * c[j]
-                    };
+                    acc[r][j] = fmadd::<FMA>(x, c[j], acc[r][j]);
                 }
             }
         }
@@ -170,33 +185,95 @@ fn block<const ROWS: usize, const FMA: bool>(
             for j in 0..LANES {
                 let better = acc[r][j] < lane_best[r][j];
                 lane_best[r][j] = if better { acc[r][j] } else { lane_best[r][j] };
-                lane_label[r][j] = if better {
+                lane_slot[r][j] = if better {
                     base + j as u32
                 } else {
-                    lane_label[r][j]
+                    lane_slot[r][j]
                 };
             }
         }
     }
+    let mut out = [(f32::INFINITY, PADDING); ROWS];
     for r in 0..ROWS {
-        let (mut v, mut l) = best[r];
         for j in 0..LANES {
-            let (cv, cl) = (lane_best[r][j], lane_label[r][j]);
-            if cv < v || (cv == v && cl < l) {
-                v = cv;
-                l = cl;
+            let (v, s) = (lane_best[r][j], lane_slot[r][j]);
+            if v < out[r].0 || (v == out[r].0 && s < out[r].1) {
+                out[r] = (v, s);
             }
         }
-        best[r] = (v, l);
+    }
+    out
+}
+
+#[inline(always)]
+fn distances<const FMA: bool>(x: &[f32], packed: &Packed, tiles: Range<usize>, out: &mut [f32]) {
+    let dim = packed.dim;
+    for (o, t) in out.chunks_exact_mut(LANES).zip(tiles) {
+        let mut acc = [0.0f32; LANES];
+        let tile = &packed.values[t * dim * LANES..(t + 1) * dim * LANES];
+        for d in 0..dim {
+            let c: &[f32; LANES] = tile[d * LANES..(d + 1) * LANES].try_into().unwrap();
+            for j in 0..LANES {
+                let diff = x[d] - c[j];
+                acc[j] = fmadd::<FMA>(diff, diff, acc[j]);
+            }
+        }
+        for j in 0..LANES {
+            o[j] = if packed.norms[t * LANES + j].is_finite() {
+                acc[j]
+            } else {
+                f32::INFINITY
+            };
+        }
     }
 }
 
+/// Brute force: the nearest centroid of every point (ties → lower index).
+pub fn assign(points: &[f32], centroids: &[f32], dim: usize, labels: &mut [u32]) {
+    if labels.is_empty() {
+        return;
+    }
+    assert!(
+        dim > 0 && !centroids.is_empty(),
+        "k-means needs a dimension and at least one centroid"
+    );
+    let k = centroids.len() / dim;
+    let (packed, ranges) = pack(centroids, dim, &[(0..k as u32).collect()]);
+    let tiles = ranges[0].clone();
+    let chunks: Vec<Range<usize>> = (tiles.start..tiles.end)
+        .step_by(CHUNK_TILES)
+        .map(|s| s..(s + CHUNK_TILES).min(tiles.end))
+        .collect();
+    let kernels = Kernels::detect();
+    labels
+        .par_chunks_mut(TASK_POINTS)
+        .enumerate()
+        .for_each(|(task, out)| {
+            let first = task * TASK_POINTS;
+            let mut best = vec![(f32::INFINITY, PADDING); out.len()];
+            // Chunks arrive in increasing slot order, so keeping the first minimum keeps the lower index.
+            (kernels.scan)(
+                &points[first * dim..(first + out.len()) * dim],
+                &packed,
+                &chunks,
+                &mut |row, _, v, slot| {
+                    if v < best[row].0 {
+                        best[row] = (v, slot);
+                    }
+                },
+            );
+            for (o, (_, slot)) in out.iter_mut().zip(best) {
+                *o = packed.ids[slot as usize];
+            }
+        });
+}
+
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// Brute force in the direct form Σ (x − c)², the definition the kernel must agree with.
-    fn brute(points: &[f32], centroids: &[f32], dim: usize) -> Vec<(u32, Vec<f64>)> {
+    pub fn brute(points: &[f32], centroids: &[f32], dim: usize) -> Vec<(u32, Vec<f64>)> {
         points
             .chunks(dim)
             .map(|x| {
@@ -210,13 +287,24 @@ mod tests {
             .collect()
     }
 
-    fn noise(n: usize, seed: u64) -> Vec<f32> {
+    pub fn noise(n: usize, seed: u64) -> Vec<f32> {
         (0..n)
-            .map(|i| {
-                let h = crate::encode::rng::hash(seed, 0, i as u64);
-                (h >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-            })
+            .map(|i| crate::encode::rng::unit(seed, 0, i as u64) - 0.5)
             .collect()
+    }
+
+    /// Panics unless `labels` are nearest centroids up to near-ties (1e-5 relative).
+    pub fn check_nearest(points: &[f32], centroids: &[f32], dim: usize, labels: &[u32]) {
+        for (i, (want, d)) in brute(points, centroids, dim).into_iter().enumerate() {
+            let got = labels[i];
+            if got != want {
+                let (a, b) = (d[got as usize], d[want as usize]);
+                assert!(
+                    (a - b).abs() <= 1e-5 * b.max(1e-12),
+                    "point {i}: {got} ({a}) vs {want} ({b})"
+                );
+            }
+        }
     }
 
     #[test]
@@ -232,27 +320,35 @@ mod tests {
             let centroids = noise(k * dim, 2);
             let mut labels = vec![u32::MAX; n];
             assign(&points, &centroids, dim, &mut labels);
-            for (i, (want, d)) in brute(&points, &centroids, dim).into_iter().enumerate() {
-                let got = labels[i];
-                assert!((got as usize) < k);
-                if got != want {
-                    let (a, b) = (d[got as usize], d[want as usize]);
-                    assert!(
-                        (a - b).abs() <= 1e-5 * b.max(1e-12),
-                        "point {i}: {got} ({a}) vs {want} ({b})"
-                    );
-                }
-            }
+            check_nearest(&points, &centroids, dim, &labels);
         }
     }
 
     #[test]
     fn ties_go_to_the_lower_index() {
-        let dim = 3;
         let centroids = [[1.0f32, 2.0, 3.0]; 40].concat();
         let points = vec![1.0, 2.0, 3.0, 0.0, 0.0, 0.0];
         let mut labels = vec![9; 2];
-        assign(&points, &centroids, dim, &mut labels);
+        assign(&points, &centroids, 3, &mut labels);
         assert_eq!(labels, [0, 0]);
+    }
+
+    #[test]
+    fn distances_match_direct_form() {
+        let (dim, k) = (5, 20);
+        let centroids = noise(k * dim, 3);
+        let (packed, ranges) = pack(&centroids, dim, &[(0..k as u32).rev().collect()]);
+        let x = noise(dim, 4);
+        let mut out = vec![0.0; ranges[0].len() * LANES];
+        (Kernels::detect().distances)(&x, &packed, ranges[0].clone(), &mut out);
+        for (slot, &id) in packed.ids.iter().enumerate() {
+            if id == PADDING {
+                assert_eq!(out[slot], f32::INFINITY);
+                continue;
+            }
+            let c = &centroids[id as usize * dim..(id as usize + 1) * dim];
+            let want: f32 = x.iter().zip(c).map(|(a, b)| (a - b) * (a - b)).sum();
+            assert!((out[slot] - want).abs() < 1e-6);
+        }
     }
 }

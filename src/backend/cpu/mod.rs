@@ -2,6 +2,9 @@
 //! conformance tests hold the GPU backends to these functions.
 
 mod assign;
+mod yinyang;
+
+pub use yinyang::State as AssignState;
 
 use rayon::prelude::*;
 
@@ -12,7 +15,8 @@ use crate::Result;
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Cpu;
 
-/// For each point (row of `dim` values), the index of the nearest centroid by squared L2
+/// Brute force over every centroid (the `Cpu` backend gets the same labels faster from
+/// [`AssignState`] bounds). For each point (row of `dim` values), the index of the nearest centroid by squared L2
 /// distance; ties go to the lower index. Distances are evaluated as ‖c‖² − 2·x·c (the
 /// point's own norm cannot change the argmin), so two centroids whose true distances differ
 /// by less than float rounding may be ordered either way.
@@ -72,6 +76,7 @@ pub fn sort_pairs(keys: &mut [u64], values: &mut [u32]) {
 
 impl Backend for Cpu {
     type Buffer<T: Elem> = Vec<T>;
+    type AssignState = AssignState;
 
     fn name(&self) -> &'static str {
         "cpu"
@@ -100,8 +105,9 @@ impl Backend for Cpu {
         centroids: &Vec<f32>,
         dim: usize,
         labels: &mut Vec<u32>,
+        state: &mut AssignState,
     ) -> Result<()> {
-        kmeans_assign(points, centroids, dim, labels);
+        yinyang::assign(points, centroids, dim, labels, state);
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 //! and `decode` turns one back into a `Scene` with the engine's formulas.
 
 pub mod bundle;
+pub mod check;
 pub mod decode;
 pub mod meta;
 mod store;
