@@ -9,7 +9,10 @@ use splatpress::backend::cpu::{self, Cpu};
 use splatpress::encode::{kmeans, rng};
 
 fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn naive(points: &[f32], centroids: &[f32], dim: usize, labels: &mut [u32]) {
@@ -32,8 +35,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn kernel() {
     let (n, k, dim) = (env("N", 20_000), env("K", 4096), env("D", 24));
-    let points: Vec<f32> = (0..n * dim).map(|i| rng::unit(1, 0, i as u64) - 0.5).collect();
-    let centroids: Vec<f32> = (0..k * dim).map(|i| rng::unit(2, 0, i as u64) - 0.5).collect();
+    let points: Vec<f32> = (0..n * dim)
+        .map(|i| rng::unit(1, 0, i as u64) - 0.5)
+        .collect();
+    let centroids: Vec<f32> = (0..k * dim)
+        .map(|i| rng::unit(2, 0, i as u64) - 0.5)
+        .collect();
     let mut labels = vec![0u32; n];
     let flops = 2.0 * n as f64 * k as f64 * dim as f64;
     let blocked = median(
@@ -48,11 +55,22 @@ fn kernel() {
     let sample = (n / 20).max(1);
     let mut naive_labels = vec![0u32; sample];
     let t = Instant::now();
-    naive(std::hint::black_box(&points[..sample * dim]), &centroids, dim, &mut naive_labels);
+    naive(
+        std::hint::black_box(&points[..sample * dim]),
+        &centroids,
+        dim,
+        &mut naive_labels,
+    );
     std::hint::black_box(&naive_labels);
     let naive_secs = t.elapsed().as_secs_f64() * (n as f64 / sample as f64);
-    println!("assignment N={n} K={k} D={dim} threads={}", rayon::current_num_threads());
-    println!("  blocked: {blocked:.3} s  {:.1} GFLOP/s", flops / blocked / 1e9);
+    println!(
+        "assignment N={n} K={k} D={dim} threads={}",
+        rayon::current_num_threads()
+    );
+    println!(
+        "  blocked: {blocked:.3} s  {:.1} GFLOP/s",
+        flops / blocked / 1e9
+    );
     println!(
         "  naive, one thread (extrapolated from {sample} points): {naive_secs:.3} s  {:.1} GFLOP/s",
         flops / naive_secs / 1e9
@@ -61,7 +79,11 @@ fn kernel() {
 }
 
 fn palette() {
-    let (n, bands, iters) = (env("KM_N", 100_000), env("KM_BANDS", 2) as u8, env("KM_ITERS", 10) as u32);
+    let (n, bands, iters) = (
+        env("KM_N", 100_000),
+        env("KM_BANDS", 2) as u8,
+        env("KM_ITERS", 10) as u32,
+    );
     let scene = splatpress::sample::scene(n, bands, 1);
     let dim = scene.rest_len();
     let k = kmeans::palette_size(n);
@@ -74,9 +96,18 @@ fn palette() {
     let brute = t.elapsed().as_secs_f64();
     let assignments = iters as f64 + 1.0;
     println!("palette k-means N={n} K={k} D={dim}, {iters} iterations (sample scene SH)");
-    println!("  with bounds: {total:.2} s total, {:.3} s per assignment", total / assignments);
-    println!("  brute force: {brute:.3} s per assignment, {:.2} s for {assignments} (estimated)", brute * assignments);
-    println!("  bounds vs brute force: {:.1}x", brute * assignments / total);
+    println!(
+        "  with bounds: {total:.2} s total, {:.3} s per assignment",
+        total / assignments
+    );
+    println!(
+        "  brute force: {brute:.3} s per assignment, {:.2} s for {assignments} (estimated)",
+        brute * assignments
+    );
+    println!(
+        "  bounds vs brute force: {:.1}x",
+        brute * assignments / total
+    );
 }
 
 fn main() {

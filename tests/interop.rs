@@ -68,7 +68,17 @@ fn fixture(test: &str) -> Option<&'static Fixture> {
         let Some(tool) = find_splat_transform()? else {
             return Ok(None);
         };
-        Ok(Some(build(&tool)))
+        // Keep a failure as a message, so every test reports it without rebuilding.
+        std::panic::catch_unwind(|| build(&tool))
+            .map(Some)
+            .map_err(|payload| {
+                let message = payload
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "(non-text panic)".to_string());
+                format!("building the interop fixture failed: {message}")
+            })
     });
     match built {
         Err(message) => panic!("{message}"),
