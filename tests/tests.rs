@@ -1,6 +1,7 @@
 //! One integration-test binary; each module covers one area.
 
 mod bad_input;
+mod cli;
 mod eval;
 mod format;
 /// Interop with PlayCanvas splat-transform: its decoder on our files, byte comparisons with

@@ -227,13 +227,44 @@ pub fn eval(original: &Path, compressed: &Path, json: bool) -> Result<()> {
 }
 
 pub fn info(input: &Path, json: bool) -> Result<()> {
-    let scene = io::read(input)?;
+    // SOG inputs are also checked against the engine's rules (sog-format.md §5.4).
+    let (scene, conformance) = if io::detect(input)? == io::Format::Sog {
+        let sog = io::sog::read(input)?;
+        let problems = io::sog::check::check(&sog);
+        let scene = io::sog::decode::decode(&sog).map_err(|m| Error::parse(input, "SOG", m))?;
+        (scene, Some(problems))
+    } else {
+        (io::read(input)?, None)
+    };
     let summary = stats::stats(&scene);
     if json {
-        print_json(&serde_json::to_value(&summary).map_err(|e| Error::Scene(e.to_string()))?)
-    } else {
-        print_text(&summary.table())
+        let mut value = serde_json::to_value(&summary).map_err(|e| Error::Scene(e.to_string()))?;
+        if let (Some(problems), Some(map)) = (&conformance, value.as_object_mut()) {
+            map.insert(
+                "sog_conformance_problems".into(),
+                serde_json::json!(problems),
+            );
+        }
+        return print_json(&value);
     }
+    let mut text = summary.table();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    match conformance {
+        Some(problems) if problems.is_empty() => text += "SOG conformance (engine rules): ok\n",
+        Some(problems) => {
+            text += &format!(
+                "SOG conformance (engine rules): {} problems\n",
+                problems.len()
+            );
+            for p in problems {
+                text += &format!("  {p}\n");
+            }
+        }
+        None => {}
+    }
+    print_text(&text)
 }
 
 pub fn sample(output: &Path, args: &SampleArgs) -> Result<()> {

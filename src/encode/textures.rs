@@ -88,13 +88,13 @@ pub fn means(
     height: u32,
 ) -> (Image, Image, [f64; 3], [f64; 3]) {
     let (mins, maxs) = log_bounds(positions);
-    let scale: [f64; 3] = std::array::from_fn(|a| {
-        let range = maxs[a] - mins[a];
-        if range > 0.0 { 65535.0 / range } else { 0.0 }
-    });
+    let range: [f64; 3] = std::array::from_fn(|a| maxs[a] - mins[a]);
     let quantize = |p: &[f32; 3]| -> [u16; 3] {
         std::array::from_fn(|a| {
-            let q = ((symlog(p[a]) - mins[a]) * scale[a]).round();
+            if range[a] <= 0.0 {
+                return 0;
+            }
+            let q = (65535.0 * (symlog(p[a]) - mins[a]) / range[a]).round();
             // NaN fails both comparisons and falls through to 0.
             if q >= 65535.0 {
                 65535
