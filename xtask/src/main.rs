@@ -18,8 +18,11 @@ cargo xtask <task> [args]
 Tasks:
   test [--no-install] [-- <cargo test args>]
         Install what the tests need, then run everything CI runs:
-          1. Debian packages (apt-get, only when running as root and one is missing)
-          2. @playcanvas/splat-transform (pinned, npm) into <target>/npm
+          1. Debian packages (apt-get, only when running as root and one is
+             missing), and rustfmt/clippy through rustup if absent
+          2. @playcanvas/splat-transform 3.7.0 (npm, pinned) into <target>/npm,
+             plus Node 22 from the npm registry when the system Node is older;
+             the tests get SPLAT_TRANSFORM and SPLAT_TRANSFORM_NODE
           3. cargo fmt --all -- --check
           4. cargo clippy --workspace --all-targets -- -D warnings
           5. cargo test --workspace --no-fail-fast, with SPLATPRESS_REQUIRE_INTEROP=1
