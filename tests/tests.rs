@@ -1,11 +1,14 @@
 //! One integration-test binary; each module covers one area.
 
 mod bad_input;
+mod browser;
 mod cli;
+mod conformance;
 mod eval;
 mod format;
 /// Interop with PlayCanvas splat-transform: its decoder on our files, byte comparisons with
 /// its encoder's output, error comparisons where we round and it truncates.
 mod interop;
+mod roundtrip;
 /// Shared helpers: temp dirs, shared data, running commands, an independent PLY writer.
 mod util;

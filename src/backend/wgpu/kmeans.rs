@@ -1,0 +1,248 @@
+//! k-means kernels: assignment (tiled argmin, `kmeans_assign.wgsl`) and the deterministic
+//! update (histogram → scan → stable sort of point ids by label → sequential segment sums).
+
+use super::shaders::{ASSIGN_WORKGROUP, AssignShape, Kernel, Params, WORKGROUP};
+use super::{GpuBuffer, WgpuBackend, backend_error, bind, bind_range, to_u32};
+use crate::Result;
+
+impl WgpuBackend {
+    /// See [`crate::backend::Backend::kmeans_assign`].
+    pub(super) fn assign(
+        &self,
+        points: &GpuBuffer<f32>,
+        centroids: &GpuBuffer<f32>,
+        dim: usize,
+        labels: &mut GpuBuffer<u32>,
+    ) -> Result<()> {
+        if dim == 0 || !points.len().is_multiple_of(dim) || !centroids.len().is_multiple_of(dim) {
+            return Err(backend_error(format!(
+                "kmeans_assign: {} point values and {} centroid values are not whole rows of {dim}",
+                points.len(),
+                centroids.len()
+            )));
+        }
+        let n = points.len() / dim;
+        let k = centroids.len() / dim;
+        if labels.len() != n {
+            return Err(backend_error(format!(
+                "kmeans_assign: {} labels for {n} points",
+                labels.len()
+            )));
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        if k == 0 {
+            return Err(backend_error("kmeans_assign: no centroids"));
+        }
+        let shape = AssignShape::for_dim(to_u32(dim, "dim")?, self.ctx.f16);
+        let tile_bytes = u64::from(shape.tile) * dim as u64 * if shape.f16 { 2 } else { 4 };
+        if tile_bytes > u64::from(self.ctx.limits.max_compute_workgroup_storage_size) {
+            return Err(backend_error(format!(
+                "kmeans_assign: rows of {dim} values do not fit workgroup memory ({} bytes)",
+                self.ctx.limits.max_compute_workgroup_storage_size
+            )));
+        }
+        let centroid_buf = self.whole(centroids, "the centroid matrix")?;
+        let label_buf = self.whole(labels, "the label array")?;
+        let windows = self.windows(points, dim)?;
+        let k32 = to_u32(k, "k")?;
+        let mut encoder = self.encoder("kmeans_assign");
+
+        // f16 variant: half-precision copies of the centroids and of each point window.
+        let half = if shape.f16 {
+            let values = k * dim;
+            let cent16 = self.raw_buffer(
+                (values * 2) as u64,
+                "centroids f16",
+                wgpu::BufferUsages::STORAGE,
+            );
+            self.dispatch(
+                &mut encoder,
+                Kernel::ToF16,
+                None,
+                Params {
+                    n: to_u32(values, "centroid values")?,
+                    ..Params::default()
+                },
+                &[bind(centroid_buf), bind(&cent16)],
+                to_u32(values, "centroid values")?.div_ceil(WORKGROUP),
+            )?;
+            let largest = windows.iter().map(|w| w.byte_size).max().unwrap_or(0);
+            let points16 = self.raw_buffer(largest / 2, "points f16", wgpu::BufferUsages::STORAGE);
+            Some((cent16, points16))
+        } else {
+            None
+        };
+
+        for window in &windows {
+            let params = Params {
+                n: window.rows,
+                k: k32,
+                dim: shape.dim,
+                first_row: window.first_row,
+                ..Params::default()
+            };
+            let source = &points.chunks[window.chunk];
+            let groups = window.rows.div_ceil(shape.rows_per_group());
+            match &half {
+                None => self.dispatch(
+                    &mut encoder,
+                    Kernel::KmeansAssign,
+                    Some(shape),
+                    params,
+                    &[
+                        bind_range(source, window.byte_offset, window.byte_size),
+                        bind(centroid_buf),
+                        bind(label_buf),
+                    ],
+                    groups,
+                )?,
+                Some((cent16, points16)) => {
+                    let values = window.rows * shape.dim;
+                    self.dispatch(
+                        &mut encoder,
+                        Kernel::ToF16,
+                        None,
+                        Params {
+                            n: values,
+                            ..Params::default()
+                        },
+                        &[
+                            bind_range(source, window.byte_offset, window.byte_size),
+                            bind(points16),
+                        ],
+                        values.div_ceil(WORKGROUP),
+                    )?;
+                    self.dispatch(
+                        &mut encoder,
+                        Kernel::KmeansAssign,
+                        Some(shape),
+                        params,
+                        &[bind(points16), bind(cent16), bind(label_buf)],
+                        groups,
+                    )?;
+                }
+            }
+        }
+        self.ctx.queue.submit([encoder.finish()]);
+        Ok(())
+    }
+
+    /// See [`crate::backend::Backend::kmeans_update`].
+    pub(super) fn update(
+        &self,
+        points: &GpuBuffer<f32>,
+        labels: &GpuBuffer<u32>,
+        dim: usize,
+        k: usize,
+        sums: &mut GpuBuffer<f32>,
+        counts: &mut GpuBuffer<u32>,
+    ) -> Result<()> {
+        if dim == 0 || !points.len().is_multiple_of(dim) {
+            return Err(backend_error(format!(
+                "kmeans_update: {} point values are not whole rows of {dim}",
+                points.len()
+            )));
+        }
+        let n = points.len() / dim;
+        if labels.len() != n || sums.len() != k * dim || counts.len() != k {
+            return Err(backend_error(format!(
+                "kmeans_update: {} labels, {} sums and {} counts for {n} points, k = {k}, dim = {dim}",
+                labels.len(),
+                sums.len(),
+                counts.len()
+            )));
+        }
+        if k == 0 {
+            return Ok(());
+        }
+        let sums_buf = self.whole(sums, "the cluster sums")?;
+        let counts_buf = self.whole(counts, "the cluster counts")?;
+        let mut encoder = self.encoder("kmeans_update");
+        encoder.clear_buffer(counts_buf, 0, None);
+        if n == 0 {
+            encoder.clear_buffer(sums_buf, 0, None);
+            self.ctx.queue.submit([encoder.finish()]);
+            return Ok(());
+        }
+        let label_buf = self.whole(labels, "the label array")?;
+        let windows = self.windows(points, dim)?;
+        let n32 = to_u32(n, "n")?;
+        let k32 = to_u32(k, "k")?;
+
+        // 1. counts[c] = |{i : labels[i] = c}| (exact, order-free).
+        self.dispatch(
+            &mut encoder,
+            Kernel::LabelHistogram,
+            None,
+            Params {
+                n: n32,
+                k: k32,
+                ..Params::default()
+            },
+            &[bind(label_buf), bind(counts_buf)],
+            n32.div_ceil(WORKGROUP),
+        )?;
+        // 2. offsets = exclusive scan of counts: where each cluster's members start.
+        let offsets = self.raw_buffer(
+            (k * 4) as u64,
+            "cluster offsets",
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+        );
+        encoder.copy_buffer_to_buffer(counts_buf, 0, &offsets, 0, (k * 4) as u64);
+        self.encode_scan(&mut encoder, &offsets, k32)?;
+        // 3. members = point ids stably sorted by label (so ascending within a cluster).
+        let storage = wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_SRC
+            | wgpu::BufferUsages::COPY_DST;
+        let keys = self.raw_buffer((n * 8) as u64, "label keys", storage);
+        let members = self.raw_buffer((n * 4) as u64, "members", storage);
+        self.dispatch(
+            &mut encoder,
+            Kernel::LabelPairs,
+            None,
+            Params {
+                n: n32,
+                ..Params::default()
+            },
+            &[bind(label_buf), bind(&keys), bind(&members)],
+            n32.div_ceil(WORKGROUP),
+        )?;
+        let label_bits = 32 - (k32 - 1).leading_zeros();
+        let digits: Vec<(u32, u32)> = (0..label_bits.div_ceil(8)).map(|d| (0, 8 * d)).collect();
+        self.encode_radix_passes(&mut encoder, &keys, &members, n32, &digits)?;
+        // 4. sums: per cluster, a sequential sum of its members in index order, window by
+        //    window (members of a window form one contiguous run of each segment).
+        for (i, window) in windows.iter().enumerate() {
+            self.dispatch(
+                &mut encoder,
+                Kernel::SegmentSum,
+                None,
+                Params {
+                    n: window.rows,
+                    k: k32,
+                    dim: to_u32(dim, "dim")?,
+                    first_row: window.first_row,
+                    first_window: u32::from(i == 0),
+                    ..Params::default()
+                },
+                &[
+                    bind_range(
+                        &points.chunks[window.chunk],
+                        window.byte_offset,
+                        window.byte_size,
+                    ),
+                    bind(&members),
+                    bind(&offsets),
+                    bind(counts_buf),
+                    bind(sums_buf),
+                ],
+                k32,
+            )?;
+        }
+        debug_assert_eq!(ASSIGN_WORKGROUP, 64);
+        self.ctx.queue.submit([encoder.finish()]);
+        Ok(())
+    }
+}

@@ -1,0 +1,300 @@
+//! The wgpu backend: splatpress's kernels in WGSL (`wgsl/*.wgsl`) on any adapter wgpu finds
+//! (Vulkan, Metal, DX12, GL; lavapipe on machines without a GPU). Results are held to
+//! [`super::cpu`] by `tests/conformance.rs`.
+//!
+//! Every operation runs inside wgpu error scopes and waits for the device, so a validation
+//! error, an out-of-memory or a lost device comes back as [`crate::Error::Backend`] from the
+//! call that caused it; nothing panics.
+
+mod buffer;
+mod context;
+mod kmeans;
+mod shaders;
+mod sort;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use wgpu::util::DeviceExt;
+
+pub use buffer::GpuBuffer;
+pub use context::{AdapterReport, adapters};
+use shaders::{AssignShape, Kernel, Params};
+
+use super::{Backend, Elem};
+use crate::{Error, Result};
+
+/// How to choose and configure the adapter.
+#[derive(Debug, Clone, Default)]
+pub struct WgpuOptions {
+    /// Accept a software adapter (lavapipe/llvmpipe) when no hardware one exists. Off by
+    /// default: a CPU adapter is slower than the `cpu` backend.
+    pub allow_cpu: bool,
+    /// Store points and centroids as f16 in `kmeans_assign` where the adapter has
+    /// `shader-f16` (accumulation stays f32). Off by default: rounding the inputs to f16
+    /// moves distances by ~1e-3 relative, so labels may differ from the f32 CPU reference
+    /// beyond near-ties; they equal the reference run on f16-rounded inputs instead.
+    pub allow_f16: bool,
+    /// Lower the size of the point windows bound per dispatch below the adapter's storage
+    /// binding limit (testing the windowed path).
+    pub max_window_bytes: Option<u64>,
+    /// Lower the buffer size used for chunking (testing the chunked path).
+    pub max_buffer_bytes: Option<u64>,
+}
+
+/// A wgpu device with its compiled pipelines. Build once, run many kernels.
+pub struct WgpuBackend {
+    ctx: context::Context,
+    options: WgpuOptions,
+    pipelines: Mutex<HashMap<(Kernel, Option<AssignShape>), wgpu::ComputePipeline>>,
+}
+
+impl std::fmt::Debug for WgpuBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WgpuBackend")
+            .field("adapter", &self.ctx.report)
+            .field("f16", &self.ctx.f16)
+            .finish()
+    }
+}
+
+pub(crate) fn backend_error(message: impl Into<String>) -> Error {
+    Error::Backend {
+        backend: "wgpu",
+        message: message.into(),
+    }
+}
+
+impl WgpuBackend {
+    /// Opens the best adapter allowed by `options` (hardware first). Fails with a message
+    /// listing what was found and why it was passed over when none is usable.
+    pub fn new(options: WgpuOptions) -> Result<Self> {
+        let ctx = context::open(&options)?;
+        Ok(WgpuBackend {
+            ctx,
+            options,
+            pipelines: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The adapter in use.
+    pub fn adapter(&self) -> &AdapterReport {
+        &self.ctx.report
+    }
+
+    /// True when `kmeans_assign` stores points and centroids as f16.
+    pub fn uses_f16(&self) -> bool {
+        self.ctx.f16
+    }
+
+    fn encoder(&self, label: &str) -> wgpu::CommandEncoder {
+        self.ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) })
+    }
+
+    /// Blocks until the queue is idle.
+    fn wait(&self) -> Result<()> {
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| backend_error(format!("waiting for the device failed: {e}")))
+    }
+
+    /// Runs `body` inside out-of-memory, validation and internal error scopes, waits for
+    /// the device, and turns the first error into [`Error::Backend`] naming `what`.
+    fn scoped<R>(&self, what: &str, body: impl FnOnce() -> Result<R>) -> Result<R> {
+        let device = &self.ctx.device;
+        let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let internal = device.push_error_scope(wgpu::ErrorFilter::Internal);
+        let result = body().and_then(|r| self.wait().map(|()| r));
+        let errors = [
+            pollster::block_on(internal.pop()),
+            pollster::block_on(validation.pop()),
+            pollster::block_on(oom.pop()),
+        ];
+        if let Some(error) = errors.into_iter().flatten().next() {
+            return Err(backend_error(format!("{what}: {error}")));
+        }
+        if let Ok(mut list) = self.ctx.uncaptured.lock()
+            && let Some(first) = list.drain(..).next()
+        {
+            return Err(backend_error(format!("{what}: {first}")));
+        }
+        result.map_err(|e| match e {
+            Error::Backend { message, .. } => backend_error(format!("{what}: {message}")),
+            other => other,
+        })
+    }
+
+    /// The pipeline of `kernel` (compiled on first use, then cached).
+    fn pipeline(
+        &self,
+        kernel: Kernel,
+        shape: Option<AssignShape>,
+    ) -> Result<wgpu::ComputePipeline> {
+        let mut cache = self
+            .pipelines
+            .lock()
+            .map_err(|_| backend_error("pipeline cache poisoned by an earlier panic"))?;
+        if let Some(p) = cache.get(&(kernel, shape)) {
+            return Ok(p.clone());
+        }
+        let source = shaders::source(kernel, shape);
+        let device = &self.ctx.device;
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(kernel.name()),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(kernel.name()),
+            layout: None,
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        cache.insert((kernel, shape), pipeline.clone());
+        Ok(pipeline)
+    }
+
+    /// Records one dispatch of `groups` workgroups (folded into 2-D past the per-dimension
+    /// limit) with `params` at binding 0 and `bindings` at 1, 2, …
+    fn dispatch(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        kernel: Kernel,
+        shape: Option<AssignShape>,
+        params: Params,
+        bindings: &[wgpu::BindingResource<'_>],
+        groups: u32,
+    ) -> Result<()> {
+        if groups == 0 {
+            return Ok(());
+        }
+        let pipeline = self.pipeline(kernel, shape)?;
+        let device = &self.ctx.device;
+        let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("params"),
+            contents: bytemuck::bytes_of(&params),
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: uniform.as_entire_binding(),
+        }];
+        for (i, resource) in bindings.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource: resource.clone(),
+            });
+        }
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(kernel.name()),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        let max = self.ctx.limits.max_compute_workgroups_per_dimension.max(1);
+        let (x, y) = if groups <= max {
+            (groups, 1)
+        } else {
+            (max, groups.div_ceil(max))
+        };
+        if y > max {
+            return Err(backend_error(format!(
+                "{}: {groups} workgroups exceed {max}×{max}",
+                kernel.name()
+            )));
+        }
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(kernel.name()),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(&pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        pass.dispatch_workgroups(x, y, 1);
+        Ok(())
+    }
+}
+
+/// A whole buffer as a binding.
+fn bind(buffer: &wgpu::Buffer) -> wgpu::BindingResource<'_> {
+    buffer.as_entire_binding()
+}
+
+/// `bytes` of `buffer` from `offset` as a binding.
+fn bind_range(buffer: &wgpu::Buffer, offset: u64, bytes: u64) -> wgpu::BindingResource<'_> {
+    wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+        buffer,
+        offset,
+        size: std::num::NonZeroU64::new(bytes.max(4)),
+    })
+}
+
+/// Converts a length to the u32 the kernels index with.
+fn to_u32(value: usize, what: &str) -> Result<u32> {
+    u32::try_from(value).map_err(|_| backend_error(format!("{what} ({value}) exceeds 2^32")))
+}
+
+impl Backend for WgpuBackend {
+    type Buffer<T: Elem> = GpuBuffer<T>;
+    /// No pruning bounds yet: every assignment is a full pass.
+    type AssignState = ();
+
+    fn name(&self) -> &'static str {
+        "wgpu"
+    }
+
+    fn upload<T: Elem>(&self, data: &[T]) -> Result<GpuBuffer<T>> {
+        self.scoped("upload", || {
+            let buf = self.allocate::<T>(data.len(), "upload")?;
+            self.write_chunks(&buf, data)?;
+            Ok(buf)
+        })
+    }
+
+    fn download<T: Elem>(&self, buf: &GpuBuffer<T>) -> Result<Vec<T>> {
+        self.scoped("download", || self.read_chunks(buf))
+    }
+
+    fn write<T: Elem>(&self, buf: &mut GpuBuffer<T>, data: &[T]) -> Result<()> {
+        self.scoped("write", || self.write_chunks(buf, data))
+    }
+
+    fn zeros<T: Elem>(&self, len: usize) -> Result<GpuBuffer<T>> {
+        self.scoped("zeros", || self.allocate::<T>(len, "zeros"))
+    }
+
+    fn kmeans_assign(
+        &self,
+        points: &GpuBuffer<f32>,
+        centroids: &GpuBuffer<f32>,
+        dim: usize,
+        labels: &mut GpuBuffer<u32>,
+        _state: &mut (),
+    ) -> Result<()> {
+        self.scoped("kmeans_assign", || {
+            self.assign(points, centroids, dim, labels)
+        })
+    }
+
+    fn kmeans_update(
+        &self,
+        points: &GpuBuffer<f32>,
+        labels: &GpuBuffer<u32>,
+        dim: usize,
+        k: usize,
+        sums: &mut GpuBuffer<f32>,
+        counts: &mut GpuBuffer<u32>,
+    ) -> Result<()> {
+        self.scoped("kmeans_update", || {
+            self.update(points, labels, dim, k, sums, counts)
+        })
+    }
+
+    fn sort_pairs(&self, keys: &mut GpuBuffer<u64>, values: &mut GpuBuffer<u32>) -> Result<()> {
+        self.scoped("sort_pairs", || self.sort(keys, values))
+    }
+}

@@ -1,0 +1,277 @@
+//! Registry of the embedded WGSL kernels (`wgsl/*.wgsl`, one entry point `main` per file) and
+//! the text each pipeline is compiled from: an optional `enable f16;`, a header of `const`s
+//! chosen by the host, `wgsl/common.wgsl`, then the kernel file.
+
+/// Shared WGSL declarations (the [`Params`] struct, `group_index`).
+const COMMON: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/wgsl/common.wgsl"));
+
+/// Invocations per workgroup of `kmeans_assign.wgsl` and `segment_sum.wgsl` (their `WG`).
+pub(crate) const ASSIGN_WORKGROUP: u32 = 64;
+/// Invocations per workgroup of every other kernel.
+pub(crate) const WORKGROUP: u32 = 256;
+/// Keys handled by one workgroup of the radix kernels (4 per invocation).
+pub(crate) const RADIX_BLOCK: u32 = 1024;
+
+/// Per-dispatch scalars, mirrored by `struct Params` in `wgsl/common.wgsl` (field meanings
+/// are documented there). A unit test checks both sizes agree.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct Params {
+    pub n: u32,
+    pub k: u32,
+    pub dim: u32,
+    pub first_row: u32,
+    pub num_blocks: u32,
+    pub shift: u32,
+    pub word: u32,
+    pub first_window: u32,
+}
+
+const _: () = assert!(std::mem::size_of::<Params>() == 32);
+
+/// One WGSL kernel file. The file stem is [`Kernel::name`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Kernel {
+    KmeansAssign,
+    ToF16,
+    LabelHistogram,
+    LabelPairs,
+    SegmentSum,
+    RadixHistogram,
+    RadixScatter,
+    Scan,
+    KeyBits,
+}
+
+impl Kernel {
+    /// Every kernel, for the validation tests.
+    #[cfg(test)]
+    pub(crate) const ALL: [Kernel; 9] = [
+        Kernel::KmeansAssign,
+        Kernel::ToF16,
+        Kernel::LabelHistogram,
+        Kernel::LabelPairs,
+        Kernel::SegmentSum,
+        Kernel::RadixHistogram,
+        Kernel::RadixScatter,
+        Kernel::Scan,
+        Kernel::KeyBits,
+    ];
+
+    /// File stem and pipeline label.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kernel::KmeansAssign => "kmeans_assign",
+            Kernel::ToF16 => "to_f16",
+            Kernel::LabelHistogram => "label_histogram",
+            Kernel::LabelPairs => "label_pairs",
+            Kernel::SegmentSum => "segment_sum",
+            Kernel::RadixHistogram => "radix_histogram",
+            Kernel::RadixScatter => "radix_scatter",
+            Kernel::Scan => "scan",
+            Kernel::KeyBits => "key_bits",
+        }
+    }
+
+    /// The kernel file's text.
+    fn body(self) -> &'static str {
+        macro_rules! wgsl {
+            ($file:literal) => {
+                include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/wgsl/", $file))
+            };
+        }
+        match self {
+            Kernel::KmeansAssign => wgsl!("kmeans_assign.wgsl"),
+            Kernel::ToF16 => wgsl!("to_f16.wgsl"),
+            Kernel::LabelHistogram => wgsl!("label_histogram.wgsl"),
+            Kernel::LabelPairs => wgsl!("label_pairs.wgsl"),
+            Kernel::SegmentSum => wgsl!("segment_sum.wgsl"),
+            Kernel::RadixHistogram => wgsl!("radix_histogram.wgsl"),
+            Kernel::RadixScatter => wgsl!("radix_scatter.wgsl"),
+            Kernel::Scan => wgsl!("scan.wgsl"),
+            Kernel::KeyBits => wgsl!("key_bits.wgsl"),
+        }
+    }
+
+    /// The `@workgroup_size` of the kernel's entry point.
+    #[cfg(test)]
+    pub(crate) fn workgroup_size(self) -> u32 {
+        match self {
+            Kernel::KmeansAssign | Kernel::SegmentSum => ASSIGN_WORKGROUP,
+            _ => WORKGROUP,
+        }
+    }
+}
+
+/// Compile-time shape of one `kmeans_assign` pipeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct AssignShape {
+    /// Values per row (`DIM`).
+    pub dim: u32,
+    /// Points per invocation held in registers (`PTS`).
+    pub points_per_invocation: u32,
+    /// Centroids staged in workgroup memory at a time (`TILE`).
+    pub tile: u32,
+    /// Half-precision storage of points and centroids (`Scalar = f16`).
+    pub f16: bool,
+}
+
+impl AssignShape {
+    /// The shape used for rows of `dim` values: 4 points per invocation for short rows, 2 up
+    /// to 48 values, else 1 (register pressure); a centroid tile of about 12 KiB (a full
+    /// 32 KiB tile lowers occupancy, algorithms.md §2.2).
+    pub(crate) fn for_dim(dim: u32, f16: bool) -> Self {
+        let points_per_invocation = match dim {
+            0..=16 => 4,
+            17..=48 => 2,
+            _ => 1,
+        };
+        let bytes = if f16 { 2 } else { 4 };
+        let tile = (12 * 1024 / (dim.max(1) * bytes)).clamp(1, 128);
+        AssignShape {
+            dim,
+            points_per_invocation,
+            tile,
+            f16,
+        }
+    }
+
+    /// Rows handled by one workgroup.
+    pub(crate) fn rows_per_group(self) -> u32 {
+        ASSIGN_WORKGROUP * self.points_per_invocation
+    }
+}
+
+/// The full WGSL source of `kernel` (`shape` is used by `kmeans_assign` only).
+pub(crate) fn source(kernel: Kernel, shape: Option<AssignShape>) -> String {
+    let mut text = String::new();
+    let f16 = match kernel {
+        Kernel::ToF16 => true,
+        Kernel::KmeansAssign => shape.is_some_and(|s| s.f16),
+        _ => false,
+    };
+    if f16 {
+        text.push_str("enable f16;\n");
+    }
+    if kernel == Kernel::KmeansAssign {
+        let shape = shape.unwrap_or(AssignShape::for_dim(1, false));
+        let scalar = if shape.f16 { "f16" } else { "f32" };
+        text.push_str(&format!(
+            "alias Scalar = {scalar};\nconst DIM: u32 = {}u;\nconst PTS: u32 = {}u;\nconst TILE: u32 = {}u;\n",
+            shape.dim, shape.points_per_invocation, shape.tile
+        ));
+    }
+    text.push_str(COMMON);
+    text.push_str(kernel.body());
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use naga::valid::{Capabilities, ValidationFlags, Validator};
+
+    fn validate(source: &str, caps: Capabilities) -> Result<naga::Module, String> {
+        let module = naga::front::wgsl::parse_str(source).map_err(|e| e.emit_to_string(source))?;
+        Validator::new(ValidationFlags::all(), caps)
+            .validate(&module)
+            .map_err(|e| e.emit_to_string(source))?;
+        Ok(module)
+    }
+
+    /// Every variant of every kernel the host can build.
+    fn variants() -> Vec<(Kernel, Option<AssignShape>)> {
+        let mut all = Vec::new();
+        for kernel in Kernel::ALL {
+            if kernel == Kernel::KmeansAssign {
+                for dim in [1, 3, 9, 24, 45, 64] {
+                    for f16 in [false, true] {
+                        all.push((kernel, Some(AssignShape::for_dim(dim, f16))));
+                    }
+                }
+            } else {
+                all.push((kernel, None));
+            }
+        }
+        all
+    }
+
+    fn uses_f16(kernel: Kernel, shape: Option<AssignShape>) -> bool {
+        kernel == Kernel::ToF16 || shape.is_some_and(|s| s.f16)
+    }
+
+    #[test]
+    fn every_kernel_validates_with_and_without_optional_features() {
+        for (kernel, shape) in variants() {
+            let text = source(kernel, shape);
+            let needs_f16 = uses_f16(kernel, shape);
+            let base = if needs_f16 {
+                Capabilities::SHADER_FLOAT16
+            } else {
+                Capabilities::empty()
+            };
+            for extra in [
+                Capabilities::empty(),
+                Capabilities::SUBGROUP | Capabilities::SUBGROUP_BARRIER,
+            ] {
+                if let Err(e) = validate(&text, base | extra) {
+                    panic!("{} {shape:?} with {:?}: {e}", kernel.name(), base | extra);
+                }
+            }
+            // f16 kernels must be rejected by a device without SHADER_F16, so the host may
+            // only build them where the feature was granted.
+            if needs_f16 {
+                assert!(
+                    validate(&text, Capabilities::empty()).is_err(),
+                    "{} {shape:?} validated without f16",
+                    kernel.name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn workgroup_sizes_and_params_match_the_host() {
+        for (kernel, shape) in variants() {
+            let text = source(kernel, shape);
+            let caps = if uses_f16(kernel, shape) {
+                Capabilities::SHADER_FLOAT16
+            } else {
+                Capabilities::empty()
+            };
+            let module = validate(&text, caps).expect("validated above");
+            assert_eq!(module.entry_points.len(), 1, "{}", kernel.name());
+            let entry = &module.entry_points[0];
+            assert_eq!(entry.name, "main");
+            assert_eq!(
+                entry.workgroup_size,
+                [kernel.workgroup_size(), 1, 1],
+                "{}",
+                kernel.name()
+            );
+            let params = module
+                .types
+                .iter()
+                .find(|(_, ty)| ty.name.as_deref() == Some("Params"))
+                .map(|(_, ty)| ty.inner.clone())
+                .expect("Params declared in common.wgsl");
+            match params {
+                naga::TypeInner::Struct { span, .. } => {
+                    assert_eq!(span as usize, std::mem::size_of::<Params>())
+                }
+                other => panic!("Params is not a struct: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn assign_tile_fits_workgroup_memory() {
+        for dim in 1..=256 {
+            for f16 in [false, true] {
+                let shape = AssignShape::for_dim(dim, f16);
+                let bytes = shape.tile * dim * if f16 { 2 } else { 4 };
+                assert!(bytes <= 16 * 1024, "dim {dim} f16 {f16}: {bytes} B of tile");
+            }
+        }
+    }
+}

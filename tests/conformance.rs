@@ -1,0 +1,385 @@
+//! Every backend against the CPU reference (`backend::cpu`): one body per kernel, generic over
+//! `Backend`, instantiated by `conformance!` for `cpu`, `wgpu` and `wgpu_windowed` (tiny point
+//! windows and buffer chunks, so the split paths run on small inputs).
+//!
+//! - sort: bit-exact (keys and values).
+//! - assignment: labels equal, except at true near-ties: the two centroids' squared distances
+//!   (in f64) within `NEAR_TIE` relative. Near-ties are counted and printed. Exact duplicate
+//!   centroids must go to the lower index on every backend.
+//! - update: counts exact; sums within `SUM_TOLERANCE` of the magnitude of the summed values.
+//!
+//! Without a wgpu adapter the wgpu tests print `skipped: no wgpu adapter (<why>)` and pass,
+//! unless `REQUIRE_GPU_ADAPTER=1`, which makes them fail.
+
+use std::sync::OnceLock;
+
+use splatpress::backend::Backend;
+use splatpress::backend::cpu::{self, Cpu};
+use splatpress::backend::wgpu::{WgpuBackend, WgpuOptions};
+
+/// Squared distances this close (relative) are a tie that rounding may break either way: the
+/// CPU evaluates ‖c‖² − 2·x·c, the WGSL kernel Σ(x − c)², both in f32.
+const NEAR_TIE: f64 = 1e-5;
+/// Sums may differ by this fraction of Σ|x| over the members (the CPU sums in f64, the GPU
+/// in compensated f32).
+const SUM_TOLERANCE: f64 = 1e-5;
+
+fn open(options: WgpuOptions) -> Result<WgpuBackend, String> {
+    WgpuBackend::new(options).map_err(|e| e.to_string())
+}
+
+/// The shared backend of `slot`, or `None` after printing why the test is skipped.
+fn shared(
+    slot: &'static OnceLock<Result<WgpuBackend, String>>,
+    options: fn() -> WgpuOptions,
+) -> Option<&'static WgpuBackend> {
+    match slot.get_or_init(|| open(options())) {
+        Ok(backend) => Some(backend),
+        Err(why) => {
+            if std::env::var("REQUIRE_GPU_ADAPTER").as_deref() == Ok("1") {
+                panic!("REQUIRE_GPU_ADAPTER=1 but no wgpu adapter: {why}");
+            }
+            eprintln!("skipped: no wgpu adapter ({why})");
+            None
+        }
+    }
+}
+
+fn wgpu_default() -> Option<&'static WgpuBackend> {
+    static SLOT: OnceLock<Result<WgpuBackend, String>> = OnceLock::new();
+    shared(&SLOT, || WgpuOptions {
+        allow_cpu: true,
+        ..WgpuOptions::default()
+    })
+}
+
+fn wgpu_windowed() -> Option<&'static WgpuBackend> {
+    static SLOT: OnceLock<Result<WgpuBackend, String>> = OnceLock::new();
+    shared(&SLOT, || WgpuOptions {
+        allow_cpu: true,
+        // 192 rows of 45 values per window, and the smallest chunk (184 320 values).
+        max_window_bytes: Some(192 * 45 * 4),
+        max_buffer_bytes: Some(1),
+        ..WgpuOptions::default()
+    })
+}
+
+macro_rules! conformance {
+    ($($body:ident),* $(,)?) => {$(
+        mod $body {
+            #[test]
+            fn cpu() {
+                super::$body(&super::Cpu);
+            }
+            #[test]
+            fn wgpu() {
+                if let Some(backend) = super::wgpu_default() {
+                    super::$body(backend);
+                }
+            }
+            #[test]
+            fn wgpu_windowed() {
+                if let Some(backend) = super::wgpu_windowed() {
+                    super::$body(backend);
+                }
+            }
+        }
+    )*};
+}
+
+conformance!(
+    sort_pairs_bit_exact,
+    kmeans_assign_matches_cpu,
+    kmeans_update_matches_cpu,
+);
+
+/// SplitMix64: a reproducible generator needing no crate.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [-1, 1).
+    fn signed(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Sizes around the 64- and 256-wide workgroups, a prime over several groups, a larger case.
+const SIZES: [usize; 6] = [0, 1, 63, 65, 1009, 5003];
+const KS: [usize; 4] = [1, 7, 256, 1024];
+const DIMS: [usize; 3] = [9, 24, 45];
+
+/// Draws one sort key.
+type KeyMaker = Box<dyn Fn(&mut Rng) -> u64>;
+
+fn sort_pairs_bit_exact<B: Backend>(backend: &B) {
+    let name = backend.name();
+    let mut rng = Rng(1);
+    for n in SIZES.into_iter().chain([70_001]) {
+        let patterns: [(&str, KeyMaker); 4] = [
+            ("random 64-bit", Box::new(|r: &mut Rng| r.next())),
+            (
+                "16 distinct (stability)",
+                Box::new(|r: &mut Rng| r.below(16) << 20),
+            ),
+            (
+                "high word only",
+                Box::new(|r: &mut Rng| r.below(1000) << 40),
+            ),
+            ("constant", Box::new(|_: &mut Rng| 0xdead_beef_0000_0001)),
+        ];
+        for (label, make) in patterns.iter() {
+            let keys: Vec<u64> = (0..n).map(|_| make(&mut rng)).collect();
+            let values: Vec<u32> = (0..n as u32).collect();
+            let (mut want_keys, mut want_values) = (keys.clone(), values.clone());
+            cpu::sort_pairs(&mut want_keys, &mut want_values);
+            let mut k = backend.upload(&keys).unwrap();
+            let mut v = backend.upload(&values).unwrap();
+            backend.sort_pairs(&mut k, &mut v).unwrap();
+            let got_keys = backend.download(&k).unwrap();
+            let got_values = backend.download(&v).unwrap();
+            if let Some(i) =
+                (0..n).find(|&i| got_keys[i] != want_keys[i] || got_values[i] != want_values[i])
+            {
+                panic!(
+                    "{name}: sort n={n} ({label}): first difference at {i}: got ({}, {}), want ({}, {})",
+                    got_keys[i], got_values[i], want_keys[i], want_values[i]
+                );
+            }
+        }
+    }
+}
+
+fn squared_distance(a: &[f32], b: &[f32]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
+        .sum()
+}
+
+/// Labels of `backend` against the CPU's for one case; returns the number of near-ties.
+fn check_assign<B: Backend>(
+    backend: &B,
+    points: &[f32],
+    centroids: &[f32],
+    dim: usize,
+    duplicates: &[(usize, usize)],
+) -> usize {
+    let (n, k) = (points.len() / dim, centroids.len() / dim);
+    let mut want = vec![0u32; n];
+    cpu::kmeans_assign(points, centroids, dim, &mut want);
+    let p = backend.upload(points).unwrap();
+    let c = backend.upload(centroids).unwrap();
+    let mut l = backend.upload(&vec![u32::MAX; n]).unwrap();
+    backend
+        .kmeans_assign(&p, &c, dim, &mut l, &mut Default::default())
+        .unwrap();
+    let got = backend.download(&l).unwrap();
+    let row = |m: &[f32], i: usize| m[i * dim..(i + 1) * dim].to_vec();
+    let mut near = 0;
+    for i in 0..n {
+        let case = format!("{}: n={n} k={k} dim={dim} point {i}", backend.name());
+        assert!(
+            (got[i] as usize) < k,
+            "{case}: label {} out of range",
+            got[i]
+        );
+        for &(low, high) in duplicates {
+            assert_ne!(
+                got[i] as usize, high,
+                "{case}: duplicate centroids {low}/{high} must tie to {low}"
+            );
+        }
+        if got[i] != want[i] {
+            let x = row(points, i);
+            let a = squared_distance(&x, &row(centroids, got[i] as usize));
+            let b = squared_distance(&x, &row(centroids, want[i] as usize));
+            assert!(
+                (a - b).abs() <= NEAR_TIE * a.max(b),
+                "{case}: label {} (distance {a}) but the CPU says {} (distance {b})",
+                got[i],
+                want[i]
+            );
+            near += 1;
+        }
+    }
+    near
+}
+
+fn kmeans_assign_matches_cpu<B: Backend>(backend: &B) {
+    let mut rng = Rng(2);
+    let mut near_ties = 0;
+    let mut cases = 0;
+    for (i, n) in SIZES.into_iter().enumerate() {
+        for (j, k) in KS.into_iter().enumerate() {
+            let dims: &[usize] = if n == 5003 {
+                &DIMS
+            } else {
+                &DIMS[(i + j) % 3..][..1]
+            };
+            for &dim in dims {
+                let points: Vec<f32> = (0..n * dim).map(|_| rng.signed()).collect();
+                let mut centroids: Vec<f32> = (0..k * dim).map(|_| rng.signed()).collect();
+                // Some centroids are data points (distance 0) and one pair is duplicated.
+                for c in (0..k).step_by(3) {
+                    if n > 0 {
+                        let src = rng.below(n as u64) as usize;
+                        centroids[c * dim..(c + 1) * dim]
+                            .copy_from_slice(&points[src * dim..(src + 1) * dim]);
+                    }
+                }
+                let mut duplicates = Vec::new();
+                if k >= 7 {
+                    let (low, high) = (2, k - 1);
+                    centroids.copy_within(low * dim..(low + 1) * dim, high * dim);
+                    duplicates.push((low, high));
+                }
+                near_ties += check_assign(backend, &points, &centroids, dim, &duplicates);
+                cases += 1;
+            }
+        }
+    }
+    eprintln!(
+        "{}: kmeans_assign: {cases} cases, {near_ties} labels differ at near-ties",
+        backend.name()
+    );
+}
+
+fn kmeans_update_matches_cpu<B: Backend>(backend: &B) {
+    let mut rng = Rng(3);
+    for (i, n) in SIZES.into_iter().enumerate() {
+        for (j, k) in KS.into_iter().enumerate() {
+            let dim = DIMS[(i + j) % 3];
+            let points: Vec<f32> = (0..n * dim).map(|_| rng.signed() * 4.0).collect();
+            // Half the cases leave the upper half of the clusters empty.
+            let used = if (i + j) % 2 == 0 { k } else { k.div_ceil(2) };
+            let labels: Vec<u32> = (0..n).map(|_| rng.below(used as u64) as u32).collect();
+            let (mut want_sums, mut want_counts) = (vec![0f32; k * dim], vec![0u32; k]);
+            cpu::kmeans_update(&points, &labels, dim, k, &mut want_sums, &mut want_counts);
+            let p = backend.upload(&points).unwrap();
+            let l = backend.upload(&labels).unwrap();
+            // Stale contents must be overwritten.
+            let mut s = backend.upload(&vec![7.0f32; k * dim]).unwrap();
+            let mut c = backend.upload(&vec![7u32; k]).unwrap();
+            backend
+                .kmeans_update(&p, &l, dim, k, &mut s, &mut c)
+                .unwrap();
+            let (got_sums, got_counts) =
+                (backend.download(&s).unwrap(), backend.download(&c).unwrap());
+            let case = format!("{}: n={n} k={k} dim={dim}", backend.name());
+            assert_eq!(got_counts, want_counts, "{case}: counts");
+            let mut magnitude = vec![0f64; k * dim];
+            for (row, &label) in labels.iter().enumerate() {
+                for d in 0..dim {
+                    magnitude[label as usize * dim + d] += f64::from(points[row * dim + d].abs());
+                }
+            }
+            for e in 0..k * dim {
+                let diff = (f64::from(got_sums[e]) - f64::from(want_sums[e])).abs();
+                assert!(
+                    diff <= SUM_TOLERANCE * magnitude[e] || got_sums[e] == want_sums[e],
+                    "{case}: sum of cluster {} dim {}: got {}, want {} (Σ|x| = {})",
+                    e / dim,
+                    e % dim,
+                    got_sums[e],
+                    want_sums[e],
+                    magnitude[e]
+                );
+            }
+        }
+    }
+}
+
+/// One point matrix over lavapipe's 128 MiB binding limit (800 000 × 45 f32 = 144 MB) goes
+/// through windows of the real limit; labels checked at sampled rows.
+#[test]
+fn wgpu_assign_past_the_binding_limit() {
+    let Some(backend) = wgpu_default() else {
+        return;
+    };
+    let (n, k, dim) = (800_000, 7, 45);
+    let mut rng = Rng(4);
+    let points: Vec<f32> = (0..n * dim).map(|_| rng.signed()).collect();
+    let centroids: Vec<f32> = (0..k * dim).map(|_| rng.signed()).collect();
+    let p = backend.upload(&points).unwrap();
+    let c = backend.upload(&centroids).unwrap();
+    let mut l = backend.zeros::<u32>(n).unwrap();
+    backend
+        .kmeans_assign(&p, &c, dim, &mut l, &mut Default::default())
+        .unwrap();
+    let got = backend.download(&l).unwrap();
+    let sample: Vec<usize> = (0..n).step_by(997).chain([n - 1]).collect();
+    for i in sample {
+        let mut want = [0u32];
+        cpu::kmeans_assign(&points[i * dim..(i + 1) * dim], &centroids, dim, &mut want);
+        if got[i] != want[0] {
+            let x = &points[i * dim..(i + 1) * dim];
+            let a = squared_distance(x, &centroids[got[i] as usize * dim..][..dim]);
+            let b = squared_distance(x, &centroids[want[0] as usize * dim..][..dim]);
+            assert!(
+                (a - b).abs() <= NEAR_TIE * a.max(b),
+                "row {i}: got {} want {}",
+                got[i],
+                want[0]
+            );
+        }
+    }
+}
+
+/// Mismatched lengths are an error, not a panic or silent garbage.
+#[test]
+fn wgpu_rejects_mismatched_lengths() {
+    let Some(backend) = wgpu_default() else {
+        return;
+    };
+    let p = backend.upload(&[0f32; 90]).unwrap();
+    let c = backend.upload(&[0f32; 45]).unwrap();
+    let mut l = backend.zeros::<u32>(3).unwrap();
+    let err = backend
+        .kmeans_assign(&p, &c, 45, &mut l, &mut ())
+        .unwrap_err();
+    assert!(err.to_string().contains("3 labels for 2 points"), "{err}");
+    let mut k = backend.upload(&[1u64, 2]).unwrap();
+    let mut v = backend.upload(&[1u32]).unwrap();
+    assert!(backend.sort_pairs(&mut k, &mut v).is_err());
+}
+
+/// The f16-storage variant (where the adapter has `shader-f16`) on inputs that f16 holds
+/// exactly (multiples of 1/256 in [-1, 1]): then only the storage format differs, and
+/// labels must equal the CPU's except at near-ties.
+#[test]
+fn wgpu_f16_assign_on_f16_exact_inputs() {
+    static SLOT: OnceLock<Result<WgpuBackend, String>> = OnceLock::new();
+    let Some(backend) = shared(&SLOT, || WgpuOptions {
+        allow_cpu: true,
+        allow_f16: true,
+        ..WgpuOptions::default()
+    }) else {
+        return;
+    };
+    if !backend.uses_f16() {
+        eprintln!(
+            "skipped: adapter {} has no shader-f16",
+            backend.adapter().name
+        );
+        return;
+    }
+    let mut rng = Rng(5);
+    let mut exact = || (rng.below(513) as f32 - 256.0) / 256.0;
+    let mut near = 0;
+    for (n, k, dim) in [(1, 1, 9), (65, 7, 24), (1009, 256, 45), (5003, 1024, 45)] {
+        let points: Vec<f32> = (0..n * dim).map(|_| exact()).collect();
+        let centroids: Vec<f32> = (0..k * dim).map(|_| exact()).collect();
+        near += check_assign(backend, &points, &centroids, dim, &[]);
+    }
+    eprintln!("wgpu f16: {near} labels differ at near-ties");
+}
