@@ -6,4 +6,9 @@ mod cli;
 mod conformance;
 mod eval;
 mod format;
+/// Interop with PlayCanvas splat-transform: its decoder on our files, byte comparisons with
+/// its encoder's output, error comparisons where we round and it truncates.
+mod interop;
 mod roundtrip;
+/// Shared helpers: temp dirs, shared data, running commands, an independent PLY writer.
+mod util;

@@ -1,1 +1,73 @@
-fn main() {}
+//! Project tasks, run as `cargo xtask <task>` (alias in `.cargo/config.toml`).
+//!
+//! `test` is what CI runs: it installs the system packages and the pinned npm tools the
+//! tests need, then runs fmt, clippy and the whole test suite. `bench` runs the benchmarks.
+//! Standard library only, so the task itself builds in a second on a fresh machine.
+
+mod apt;
+mod npm;
+mod run;
+mod test;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const HELP: &str = "\
+cargo xtask <task> [args]
+
+Tasks:
+  test [--no-install] [-- <cargo test args>]
+        Install what the tests need, then run everything CI runs:
+          1. Debian packages (apt-get, only when running as root and one is
+             missing), and rustfmt/clippy through rustup if absent
+          2. @playcanvas/splat-transform 3.7.0 (npm, pinned) into <target>/npm,
+             plus Node 22 from the npm registry when the system Node is older;
+             the tests get SPLAT_TRANSFORM and SPLAT_TRANSFORM_NODE
+          3. cargo fmt --all -- --check
+          4. cargo clippy --workspace --all-targets -- -D warnings
+          5. cargo test --workspace --no-fail-fast, with SPLATPRESS_REQUIRE_INTEROP=1
+        --no-install skips steps 1 and 2 (and the interop requirement when
+        splat-transform is absent). Arguments after `--` go to `cargo test`.
+  bench [<cargo bench args>]
+        Run the benchmarks (cargo bench --workspace).
+  help  Show this text.
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (task, rest) = match args.split_first() {
+        Some((task, rest)) => (task.as_str(), rest),
+        None => ("help", &[][..]),
+    };
+    let result = match task {
+        "test" => test::run(rest),
+        "bench" => test::bench(rest),
+        "help" | "-h" | "--help" => {
+            print!("{HELP}");
+            Ok(())
+        }
+        other => Err(format!("unknown task `{other}`\n\n{HELP}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of `xtask/`), whatever the current directory is.
+fn workspace_root() -> PathBuf {
+    let xtask_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    xtask_dir.parent().map(PathBuf::from).unwrap_or(xtask_dir)
+}
+
+/// Cargo's target directory: `$CARGO_TARGET_DIR` (relative to the root if relative) or `<root>/target`.
+fn target_dir() -> PathBuf {
+    let root = workspace_root();
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root.join(dir),
+        _ => root.join("target"),
+    }
+}
