@@ -5,14 +5,17 @@ use std::process::Command;
 
 use crate::run;
 
-/// Packages needed now, and why. Later work adds to this list (e.g. `chromium` for the
-/// browser tests).
+/// Packages the tests need, and why.
 const PACKAGES: &[(&str, &str)] = &[
     (
         "mesa-vulkan-drivers",
         "lavapipe, the CPU Vulkan driver wgpu runs on without a GPU",
     ),
     ("libvulkan1", "the Vulkan loader wgpu opens at run time"),
+    (
+        "chromium",
+        "headless browser for the PlayCanvas engine render test (tests/browser.rs)",
+    ),
 ];
 
 /// Packages that provide a command, installed only when the command is missing.

@@ -40,6 +40,20 @@ pub fn run(args: &[String]) -> Result<(), String> {
         test_env.push(("SPLAT_TRANSFORM", tools.splat_transform.into_os_string()));
         test_env.push(("SPLAT_TRANSFORM_NODE", tools.node.into_os_string()));
         test_env.push((REQUIRE_INTEROP, "1".into()));
+        let browser_dir = target.join("browser");
+        timings.push((
+            "browser setup",
+            run::step(
+                "browser setup",
+                Command::new("bash")
+                    .arg(root.join("tests/browser/setup.sh"))
+                    .env("SPLATPRESS_BROWSER_DIR", &browser_dir),
+            )?,
+        ));
+        test_env.push(("SPLATPRESS_BROWSER_DIR", browser_dir.into_os_string()));
+        test_env.push(("SPLATPRESS_REQUIRE_BROWSER", "1".into()));
+        // CI has no GPU: the wgpu tests must find lavapipe, never skip.
+        test_env.push(("REQUIRE_GPU_ADAPTER", "1".into()));
     } else if std::env::var_os("SPLAT_TRANSFORM").is_none() {
         let wrapper = target.join("npm/splat-transform");
         if run::is_executable(&wrapper) {
