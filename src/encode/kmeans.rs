@@ -54,7 +54,32 @@ fn gather_rows(points: &[f32], dim: usize, rows: &[u32]) -> Vec<f32> {
     out
 }
 
+/// The distinct rows of `points` (bitwise), in order of first appearance, and for every
+/// point the index of its distinct row.
+pub fn distinct_rows(points: &[f32], dim: usize) -> (Vec<f32>, Vec<u32>) {
+    let bits: &[u32] = bytemuck::cast_slice(points);
+    let mut index: std::collections::HashMap<&[u32], u32> = std::collections::HashMap::new();
+    let mut unique = Vec::new();
+    let inverse = bits
+        .chunks_exact(dim)
+        .zip(points.chunks_exact(dim))
+        .map(|(key, row)| {
+            let next = index.len() as u32;
+            *index.entry(key).or_insert_with(|| {
+                unique.extend_from_slice(row);
+                next
+            })
+        })
+        .collect();
+    (unique, inverse)
+}
+
 /// Clusters `points` (rows of `dim`) into `k` centroids with `iterations` Lloyd updates.
+///
+/// Identical rows are assigned once (SH vectors repeat: all-zero `f_rest` in scenes trained
+/// without SH, or scenes decoded from a SOG palette); the update still weighs every point.
+/// When there are no more distinct rows than centroids, each gets its own entry (the exact
+/// optimum) and the rest of the palette repeats the last one.
 pub fn cluster<B: Backend>(
     backend: &B,
     points: &[f32],
@@ -70,10 +95,38 @@ pub fn cluster<B: Backend>(
             "k-means needs 1 ≤ k ≤ points and whole rows: k = {k}, points = {n}, dim = {dim}"
         )));
     }
-    let mut centroids = gather_rows(points, dim, &distinct_indices(n, k, seed));
+    let (unique, inverse) = distinct_rows(points, dim);
+    let m = unique.len() / dim;
+    if m <= k {
+        let mut centroids = unique;
+        let last = centroids[(m - 1) * dim..].to_vec();
+        for _ in m..k {
+            centroids.extend_from_slice(&last);
+        }
+        progress.event(Event::Note(&format!(
+            "k-means: {m} distinct SH vectors fit the {k}-entry palette exactly"
+        )));
+        return Ok(Clusters {
+            centroids,
+            labels: inverse,
+        });
+    }
+    let deduplicated = m < n;
+    let mut centroids = gather_rows(&unique, dim, &distinct_indices(m, k, seed));
     let device_points = backend.upload(points)?;
+    let device_unique = if deduplicated {
+        Some(backend.upload(&unique)?)
+    } else {
+        None
+    };
+    let assign_points = device_unique.as_ref().unwrap_or(&device_points);
     let mut device_centroids = backend.upload(&centroids)?;
-    let mut labels = backend.zeros::<u32>(n)?;
+    let mut unique_labels = backend.zeros::<u32>(m)?;
+    let mut labels = if deduplicated {
+        Some(backend.zeros::<u32>(n)?)
+    } else {
+        None
+    };
     let mut sums = backend.zeros::<f32>(k * dim)?;
     let mut counts = backend.zeros::<u32>(k)?;
     let mut state = B::AssignState::default();
@@ -84,20 +137,29 @@ pub fn cluster<B: Backend>(
     });
     for iteration in 0..iterations {
         backend.kmeans_assign(
-            &device_points,
+            assign_points,
             &device_centroids,
             dim,
-            &mut labels,
+            &mut unique_labels,
             &mut state,
         )?;
-        backend.kmeans_update(&device_points, &labels, dim, k, &mut sums, &mut counts)?;
+        let point_labels = match labels.as_mut() {
+            Some(all) => {
+                let per_unique = backend.download(&unique_labels)?;
+                let expanded: Vec<u32> = inverse.iter().map(|&u| per_unique[u as usize]).collect();
+                backend.write(all, &expanded)?;
+                &*all
+            }
+            None => &unique_labels,
+        };
+        backend.kmeans_update(&device_points, point_labels, dim, k, &mut sums, &mut counts)?;
         let (host_sums, host_counts) = (backend.download(&sums)?, backend.download(&counts)?);
         for c in 0..k {
             let row = &mut centroids[c * dim..(c + 1) * dim];
             if host_counts[c] == 0 {
                 let counter = ((iteration as u64) << 32) | c as u64;
-                let p = rng::below(seed, STREAM_RESEED, counter, n as u64) as usize;
-                row.copy_from_slice(&points[p * dim..(p + 1) * dim]);
+                let p = rng::below(seed, STREAM_RESEED, counter, m as u64) as usize;
+                row.copy_from_slice(&unique[p * dim..(p + 1) * dim]);
             } else {
                 let inv = 1.0 / host_counts[c] as f64;
                 for (v, s) in row.iter_mut().zip(&host_sums[c * dim..(c + 1) * dim]) {
@@ -111,12 +173,18 @@ pub fn cluster<B: Backend>(
         });
     }
     backend.kmeans_assign(
-        &device_points,
+        assign_points,
         &device_centroids,
         dim,
-        &mut labels,
+        &mut unique_labels,
         &mut state,
     )?;
+    let per_unique = backend.download(&unique_labels)?;
+    let labels = if deduplicated {
+        inverse.iter().map(|&u| per_unique[u as usize]).collect()
+    } else {
+        per_unique
+    };
     progress.event(Event::Step {
         done: iterations as u64 + 1,
     });
@@ -124,10 +192,7 @@ pub fn cluster<B: Backend>(
         stage: "k-means",
         secs: start.elapsed().as_secs_f64(),
     });
-    Ok(Clusters {
-        centroids,
-        labels: backend.download(&labels)?,
-    })
+    Ok(Clusters { centroids, labels })
 }
 
 #[cfg(test)]
@@ -188,6 +253,26 @@ mod tests {
                 i % 4
             );
         }
+    }
+
+    #[test]
+    fn duplicates_are_assigned_once_and_weighted_in_the_update() {
+        // 3 distinct rows, repeated unevenly; k = 2 forces a real clustering.
+        let rows = [[0.0f32, 0.0], [1.0, 0.0], [10.0, 0.0]];
+        let pattern = [0, 0, 0, 0, 1, 2, 2, 0, 1, 0];
+        let points: Vec<f32> = pattern.iter().flat_map(|&r| rows[r]).collect();
+        let (unique, inverse) = distinct_rows(&points, 2);
+        assert_eq!(unique, [0.0, 0.0, 1.0, 0.0, 10.0, 0.0]);
+        assert_eq!(inverse, pattern.map(|r| r as u32));
+        let c = cluster(&Cpu, &points, 2, 2, 5, 3, &()).unwrap();
+        // {0, 1} against {10}: the first centroid is the weighted mean (6·0 + 2·1) / 8.
+        let mut xs: Vec<f32> = c.centroids.chunks(2).map(|r| r[0]).collect();
+        xs.sort_by(f32::total_cmp);
+        assert_eq!(xs, [0.25, 10.0]);
+        // Fewer distinct rows than centroids: exact, padded with the last row.
+        let exact = cluster(&Cpu, &points, 2, 4, 5, 3, &()).unwrap();
+        assert_eq!(exact.labels, inverse);
+        assert_eq!(&exact.centroids[6..], &[10.0, 0.0]);
     }
 
     #[test]

@@ -13,6 +13,10 @@ use super::assign::{self, Kernels, LANES, PADDING, Packed, TASK_POINTS};
 
 /// Most per-point lower bounds kept in memory (1 GiB of f32).
 const MAX_BOUNDS: usize = 1 << 28;
+/// When a refinement scanned more than this share of all groups, the bounds are not paying
+/// for themselves (e.g. many coincident centroids): the next call starts over with a full
+/// blocked scan, which is several times faster per distance than the per-point rescans.
+const RESCAN_SHARE: f64 = 0.2;
 
 /// Bounds carried from one assignment to the next over the same points.
 #[derive(Default)]
@@ -27,6 +31,8 @@ pub struct State {
     /// `points × groups` lower bounds.
     lower: Vec<f32>,
     dim: usize,
+    /// Share of (point, group) pairs the last refinement had to scan.
+    scanned_share: f64,
 }
 
 impl State {
@@ -48,10 +54,11 @@ pub fn assign(
         return;
     }
     let kernels = Kernels::detect();
-    if !state.fits(n, k, dim) {
+    if !state.fits(n, k, dim) || state.scanned_share > RESCAN_SHARE {
         start(points, centroids, dim, state, kernels);
+        state.scanned_share = 0.0;
     } else {
-        refine(points, centroids, state, kernels);
+        state.scanned_share = refine(points, centroids, state, kernels);
     }
     state.previous.clear();
     state.previous.extend_from_slice(centroids);
@@ -167,7 +174,8 @@ fn scan_group(
     (own.sqrt(), other.sqrt())
 }
 
-fn refine(points: &[f32], centroids: &[f32], state: &mut State, kernels: Kernels) {
+/// Updates labels and bounds for moved centroids; returns the share of groups scanned.
+fn refine(points: &[f32], centroids: &[f32], state: &mut State, kernels: Kernels) -> f64 {
     let dim = state.dim;
     let g_count = state.groups.len();
     let drift: Vec<f32> = centroids
@@ -187,15 +195,17 @@ fn refine(points: &[f32], centroids: &[f32], state: &mut State, kernels: Kernels
     }
     let (packed, ranges) = assign::pack(centroids, dim, &state.groups);
     let group_of = &state.group_of;
-    state
+    let n = state.labels.len();
+    let scanned: usize = state
         .labels
         .par_chunks_mut(TASK_POINTS)
         .zip(state.upper.par_chunks_mut(TASK_POINTS))
         .zip(state.lower.par_chunks_mut(TASK_POINTS * g_count))
         .enumerate()
-        .for_each(|(task, ((labels, upper), lower))| {
+        .map(|(task, ((labels, upper), lower))| {
             let first = task * TASK_POINTS;
             let mut scratch = Vec::new();
+            let mut scanned = 0usize;
             for row in 0..labels.len() {
                 let x = &points[(first + row) * dim..(first + row + 1) * dim];
                 let lb = &mut lower[row * g_count..(row + 1) * g_count];
@@ -220,6 +230,7 @@ fn refine(points: &[f32], centroids: &[f32], state: &mut State, kernels: Kernels
                         if lb[g] >= u {
                             continue;
                         }
+                        scanned += 1;
                         let tiles = ranges[g].clone();
                         let first_slot = tiles.start * LANES;
                         scratch.resize(tiles.len() * LANES, 0.0);
@@ -250,7 +261,10 @@ fn refine(points: &[f32], centroids: &[f32], state: &mut State, kernels: Kernels
                 labels[row] = a;
                 upper[row] = u;
             }
-        });
+            scanned
+        })
+        .sum();
+    scanned as f64 / (n * g_count) as f64
 }
 
 #[cfg(test)]

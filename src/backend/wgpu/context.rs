@@ -125,7 +125,7 @@ pub(crate) fn open(options: &WgpuOptions) -> Result<Context> {
         let report = AdapterReport::of(&adapter);
         if report.is_cpu && !options.allow_cpu {
             passed_over.push(format!(
-                "{} ({}): software adapter, not used unless allowed (--allow-cpu-adapter)",
+                "{} ({}): software adapter, used only when asked for (--backend wgpu)",
                 report.name, report.backend
             ));
             continue;
