@@ -46,6 +46,26 @@ fn plas(quality: Quality, init: Init, features: Features, start: Option<f32>) ->
         init,
         features,
         start_radius: start,
+        ..PlasOptions::default()
+    })
+}
+
+/// Morton start laid out in `tile`×`tile` tiles, PLAS locked to equal means_u texels (or none
+/// with `start = Some(0)`).
+fn locked(
+    quality: Quality,
+    tile: usize,
+    lock: bool,
+    features: Features,
+    start: Option<f32>,
+) -> Order {
+    Order::Plas(PlasOptions {
+        quality,
+        init: Init::Morton,
+        features,
+        start_radius: start,
+        tile,
+        lock_means: lock,
     })
 }
 
@@ -58,20 +78,42 @@ fn variants() -> Vec<(String, Order)> {
             plas(Q, Shuffle, Features::Sogs, None),
         ),
         (
-            "zscore-shuffle".into(),
-            plas(Q, Shuffle, Features::ZScored, None),
-        ),
-        (
-            "zscore-morton".into(),
-            plas(Q, Morton, Features::ZScored, None),
+            "sogs14-fast-shuffle".into(),
+            plas(Fast, Shuffle, Features::Sogs, None),
         ),
     ];
-    for wp in [1.0, 2.0, 4.0, 8.0] {
+    for wp in [0.5, 1.0, 2.0, 4.0, 8.0] {
+        let f = Features::ZScored(wp);
+        v.push((format!("z{wp}-shuffle"), plas(Q, Shuffle, f, None)));
+        v.push((format!("z{wp}-morton"), plas(Q, Morton, f, None)));
+        v.push((format!("z{wp}-fast-shuffle"), plas(Fast, Shuffle, f, None)));
+        v.push((format!("z{wp}-fast-morton"), plas(Fast, Morton, f, None)));
+    }
+    for wp in [1.0, 2.0, 4.0, 8.0, 16.0] {
         let f = texture(wp, 1.0, 1.0, 1.0, 1.0);
         v.push((format!("tex{wp}-shuffle"), plas(Q, Shuffle, f, None)));
         v.push((format!("tex{wp}-morton"), plas(Q, Morton, f, None)));
         v.push((format!("tex{wp}-morton-r8"), plas(Q, Morton, f, Some(8.0))));
         v.push((format!("tex{wp}-fast-morton"), plas(Fast, Morton, f, None)));
+        v.push((
+            format!("tex{wp}-fast-shuffle"),
+            plas(Fast, Shuffle, f, None),
+        ));
+    }
+    let others = texture(0.0, 1.0, 1.0, 1.0, 1.0);
+    for tile in [0, 4, 8, 16] {
+        v.push((
+            format!("tiles{tile}"),
+            locked(Q, tile, false, others, Some(0.0)),
+        ));
+        v.push((
+            format!("lock-tiles{tile}"),
+            locked(Q, tile, true, others, None),
+        ));
+        v.push((
+            format!("lock-fast-tiles{tile}"),
+            locked(Fast, tile, true, others, None),
+        ));
     }
     v.push(("default".into(), Order::Plas(PlasOptions::default())));
     v

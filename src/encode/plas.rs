@@ -53,8 +53,9 @@ pub enum Features {
     /// sogs' 14 raw channels, equal weights: symlog means, opacity logit, log-scales,
     /// normalised quaternion, f_dc clamped to ±3.
     Sogs,
-    /// The same 14 channels, each z-scored over the scene.
-    ZScored,
+    /// The same 14 channels, each z-scored over the scene, the three means channels then
+    /// multiplied by this weight.
+    ZScored(f32),
     /// The 14 texture bytes the splat is stored as, weighted per texture.
     Texture(TextureWeights),
 }
@@ -71,6 +72,10 @@ pub struct PlasOptions {
     /// First blur radius; `None`: max(W, H)/2 − 1 (the reference). A small radius after a
     /// Morton start keeps the start's locality.
     pub start_radius: Option<f32>,
+    /// Lay the start sequence out in `tile`×`tile` Z-order tiles instead of rows (0: rows).
+    pub tile: usize,
+    /// Only swap splats whose means_u texels are equal, so means_u stays the start's exactly.
+    pub lock_means: bool,
 }
 
 impl Default for PlasOptions {
@@ -86,6 +91,8 @@ impl Default for PlasOptions {
                 quats: 1.0,
             }),
             start_radius: None,
+            tile: 0,
+            lock_means: false,
         }
     }
 }
@@ -156,8 +163,103 @@ pub fn order(scene: &Scene, width: u32, height: u32, options: &PlasOptions, seed
         Init::Shuffle => shuffle(scene.len(), seed),
     };
     let (w, h) = (width as usize, height as usize);
+    let start = if options.tile > 1 {
+        tile_layout(&start, w, options.tile)
+    } else {
+        start
+    };
+    let keys = options.lock_means.then(|| {
+        let splat_keys = means_keys(&scene.positions);
+        let mut keys: Vec<u32> = start.iter().map(|&s| splat_keys[s as usize]).collect();
+        keys.resize(w * h, u32::MAX);
+        keys
+    });
     let schedule = Schedule::new(options.quality, w, h, options.start_radius);
-    sort(&feats, channels, &start, w, h, &schedule, seed).0
+    sort(
+        &feats,
+        channels,
+        &start,
+        keys.as_deref(),
+        w,
+        h,
+        &schedule,
+        seed,
+    )
+    .0
+}
+
+/// Each splat's means_u texel (the high bytes of its 16-bit log-position), packed as R | G<<8 |
+/// B<<16, with the quantisation of [`crate::encode::textures::means`].
+pub fn means_keys(positions: &[[f32; 3]]) -> Vec<u32> {
+    let logs: Vec<[f64; 3]> = positions.iter().map(|p| p.map(symlog)).collect();
+    let (min, max) = log_bounds(&logs);
+    logs.iter()
+        .map(|l| {
+            (0..3)
+                .map(|a| {
+                    let range = max[a] - min[a];
+                    if range <= 0.0 {
+                        return 0;
+                    }
+                    let q = (65535.0 * (l[a] - min[a]) / range).round();
+                    let q = if q >= 65535.0 {
+                        65535
+                    } else if q > 0.0 {
+                        q as u32
+                    } else {
+                        0
+                    };
+                    (q >> 8) << (8 * a)
+                })
+                .sum()
+        })
+        .collect()
+}
+
+/// Per-axis min and max of the finite values (0 for an axis with none).
+fn log_bounds(logs: &[[f64; 3]]) -> ([f64; 3], [f64; 3]) {
+    let mut min = [f64::INFINITY; 3];
+    let mut max = [f64::NEG_INFINITY; 3];
+    for p in logs {
+        for a in 0..3 {
+            if p[a].is_finite() {
+                min[a] = min[a].min(p[a]);
+                max[a] = max[a].max(p[a]);
+            }
+        }
+    }
+    for a in 0..3 {
+        if min[a] > max[a] {
+            (min[a], max[a]) = (0.0, 0.0);
+        }
+    }
+    (min, max)
+}
+
+/// Lays `sequence` (the first n texels' contents in visiting order) out on a `width`-wide grid:
+/// bands of `tile` full rows are visited tile by tile, Z-order inside a tile; rows past the
+/// last full band, row-major. Returns texel → entry, still filling texels 0..n only.
+pub fn tile_layout(sequence: &[u32], width: usize, tile: usize) -> Vec<u32> {
+    let n = sequence.len();
+    let banded_rows = n / width / tile * tile;
+    let mut texels: Vec<usize> = Vec::with_capacity(n);
+    for band in 0..banded_rows / tile {
+        let mut cells: Vec<(usize, u32, usize)> = (0..tile * width)
+            .map(|k| {
+                let (x, y) = (k % width, band * tile + k / width);
+                let z = order::morton_code((x % tile) as u32, (y % tile) as u32, 0);
+                (x / tile, z, y * width + x)
+            })
+            .collect();
+        cells.sort_unstable();
+        texels.extend(cells.iter().map(|c| c.2));
+    }
+    texels.extend(banded_rows * width..n);
+    let mut out = vec![0u32; n];
+    for (k, &t) in texels.iter().enumerate() {
+        out[t] = sequence[k];
+    }
+    out
 }
 
 /// A seeded uniform permutation of `0..n` (Fisher–Yates on the counter-based generator).
@@ -171,12 +273,14 @@ pub fn shuffle(n: usize, seed: u64) -> Vec<u32> {
 }
 
 /// Sorts the rows of `features` (`channels` f32 per splat) into a `width`×`height` grid by PLAS,
-/// starting from `start` (texel → splat, a permutation of `0..n`). Returns texel → splat for
-/// the n first texels, and what was run.
+/// starting from `start` (texel → splat, a permutation of `0..n`); with `keys` (one per cell),
+/// splats only move between cells of equal key. Returns texel → splat for the n first texels,
+/// and what was run.
 pub fn sort(
     features: &[f32],
     channels: usize,
     start: &[u32],
+    keys: Option<&[u32]>,
     width: usize,
     height: usize,
     schedule: &Schedule,
@@ -239,7 +343,7 @@ pub fn sort(
             let mut improved = false;
             for reorder in 0..u64::from(schedule.max_reorders) {
                 (blocks.multiplier, blocks.offset) = affine(seed, counter | reorder, block);
-                let current = plas_reorder(&grid, &mut cells, &mut index, &target, &blocks);
+                let current = plas_reorder(&grid, &mut cells, &mut index, &target, keys, &blocks);
                 stats.reorders += 1;
                 stats.loss = current;
                 let factor = if previous > 0.0 {
@@ -299,9 +403,12 @@ fn finite(v: f32, bound: f32) -> f32 {
 pub fn features(scene: &Scene, kind: &Features) -> (Vec<f32>, usize) {
     match kind {
         Features::Sogs => (raw_channels(scene), 14),
-        Features::ZScored => {
+        Features::ZScored(means) => {
             let mut f = raw_channels(scene);
             zscore(&mut f, 14);
+            for row in f.chunks_exact_mut(14) {
+                row[..3].iter_mut().for_each(|v| *v *= means);
+            }
             (f, 14)
         }
         Features::Texture(w) => (texture_channels(scene, w), 14),
@@ -342,16 +449,7 @@ fn zscore(rows: &mut [f32], channels: usize) {
 /// opacity byte, quats bytes), each times its texture's weight.
 fn texture_channels(scene: &Scene, w: &TextureWeights) -> Vec<f32> {
     let logs: Vec<[f64; 3]> = scene.positions.iter().map(|p| p.map(symlog)).collect();
-    let mut min = [f64::INFINITY; 3];
-    let mut max = [f64::NEG_INFINITY; 3];
-    for p in &logs {
-        for a in 0..3 {
-            if p[a].is_finite() {
-                min[a] = min[a].min(p[a]);
-                max[a] = max[a].max(p[a]);
-            }
-        }
-    }
+    let (min, max) = log_bounds(&logs);
     let scale_book =
         codebook::Quantizer::new(&codebook::build(bytemuck::cast_slice(&scene.log_scales)));
     let colour_book =

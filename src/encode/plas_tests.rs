@@ -73,7 +73,7 @@ fn padding_stays_at_the_tail_of_a_sorted_grid() {
     let feats = vec![1.0f32; 10];
     let start: Vec<u32> = (0..10).rev().collect();
     let schedule = Schedule::new(Quality::Default, 4, 4, None);
-    let (order, _) = sort(&feats, 1, &start, 4, 4, &schedule, 0);
+    let (order, _) = sort(&feats, 1, &start, None, 4, 4, &schedule, 0);
     assert_eq!(order, start);
 }
 

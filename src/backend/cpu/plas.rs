@@ -237,18 +237,24 @@ impl<T: Copy> Disjoint<T> {
 /// One reorder (§1.4, correct direction): in every block, every group of four cells takes the
 /// placement of its four vectors (and their `index` entries) that minimises Σ‖cell − target‖²,
 /// trying all 24 and keeping the current one on ties. Padding cells stay where they are.
-/// Returns the loss over the processed valid cells after the move.
+/// With `keys` (one per cell, fixed to the cell), a vector may only move to a cell of the same
+/// key. Returns the loss over the processed valid cells after the move.
 pub fn plas_reorder(
     grid: &PlasGrid,
     cells: &mut [f32],
     index: &mut [u32],
     target: &[f32],
+    keys: Option<&[u32]>,
     blocks: &PlasBlocks,
 ) -> f64 {
     let c = grid.channels;
     assert_eq!(cells.len(), grid.cells() * c, "cells match the grid");
     assert_eq!(index.len(), grid.cells(), "one index per cell");
     assert_eq!(target.len(), cells.len(), "target matches the grid");
+    assert!(
+        keys.is_none_or(|k| k.len() == grid.cells()),
+        "one key per cell"
+    );
     let (bx, by) = blocks.counts(grid);
     let b = blocks.size;
     if bx * by == 0 || b % 2 != 0 {
@@ -278,6 +284,10 @@ pub fn plas_reorder(
                     }
                 }
                 let valid: [bool; 4] = pos.map(|q| q < grid.valid);
+                let key: [u32; 4] = match keys {
+                    Some(k) => pos.map(|q| k[q]),
+                    None => [0; 4],
+                };
                 let t = |j: usize| &target[pos[j] * c..(pos[j] + 1) * c];
                 // cost[i][j] = ‖p_i − t_j‖² (element i placed at position j), both valid.
                 let mut cost = [[0f32; 4]; 4];
@@ -291,7 +301,10 @@ pub fn plas_reorder(
                 let mut best = 0;
                 let mut best_cost = f32::INFINITY;
                 for (n, perm) in PERMUTATIONS.iter().enumerate() {
-                    if (0..4).any(|i| !valid[i] && perm[i] as usize != i) {
+                    if (0..4).any(|i| {
+                        let to = perm[i] as usize;
+                        (!valid[i] && to != i) || key[to] != key[i]
+                    }) {
                         continue;
                     }
                     let sum = (cost[0][perm[0] as usize] + cost[1][perm[1] as usize])

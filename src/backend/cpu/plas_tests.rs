@@ -108,7 +108,7 @@ fn reorder_never_raises_a_group_cost_keeps_a_permutation_and_pins_padding() {
         offset: 7,
     };
     let old = cells.clone();
-    let loss = plas_reorder(&grid, &mut cells, &mut index, &target, &blocks);
+    let loss = plas_reorder(&grid, &mut cells, &mut index, &target, None, &blocks);
     // Recompute the groups independently and compare each group's cost.
     let (bx, by) = blocks.counts(&grid);
     let mut total = 0.0;
@@ -177,7 +177,7 @@ fn reorder_applies_a_three_cycle_in_the_scoring_direction() {
         multiplier: 1,
         offset: 0,
     };
-    let loss = plas_reorder(&grid, &mut cells, &mut index, &target, &blocks);
+    let loss = plas_reorder(&grid, &mut cells, &mut index, &target, None, &blocks);
     assert_eq!(cells, target);
     assert_eq!(index, [2, 0, 1, 3]);
     assert_eq!(loss, 0.0);
@@ -201,8 +201,8 @@ fn ties_keep_the_identity_and_loss_matches_definition() {
         multiplier: 3,
         offset: 5,
     };
-    let expected = plas_loss(&grid, &cells, &target, &blocks);
-    let loss = plas_reorder(&grid, &mut cells, &mut index, &target, &blocks);
+    let expected = plas_loss(&grid, &cells, &target, None, &blocks);
+    let loss = plas_reorder(&grid, &mut cells, &mut index, &target, None, &blocks);
     assert_eq!(index, (0..16).collect::<Vec<_>>());
     let naive: f64 = (0..32)
         .map(|i| f64::from((1.0 - target[i]) * (1.0 - target[i])))
