@@ -66,6 +66,7 @@ fn locked(
         start_radius: start,
         tile,
         lock_means: lock,
+        chain_runs: false,
     })
 }
 
@@ -101,6 +102,22 @@ fn variants() -> Vec<(String, Order)> {
         ));
     }
     let others = texture(0.0, 1.0, 1.0, 1.0, 1.0);
+    for (name, f) in [
+        ("others", others),
+        ("colour", texture(0.0, 0.0, 1.0, 1.0, 0.0)),
+        ("scales", texture(0.0, 1.0, 0.0, 0.0, 0.0)),
+        ("noquats", texture(0.0, 1.0, 1.0, 1.0, 0.0)),
+    ] {
+        v.push((
+            format!("chain-{name}"),
+            Order::Plas(PlasOptions {
+                features: f,
+                start_radius: Some(0.0),
+                chain_runs: true,
+                ..PlasOptions::default()
+            }),
+        ));
+    }
     for tile in [0, 4, 8, 16] {
         v.push((
             format!("tiles{tile}"),

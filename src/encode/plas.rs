@@ -76,6 +76,9 @@ pub struct PlasOptions {
     pub tile: usize,
     /// Only swap splats whose means_u texels are equal, so means_u stays the start's exactly.
     pub lock_means: bool,
+    /// Before PLAS, reorder each run of equal means_u texels in the start sequence as a
+    /// greedy nearest-neighbour chain over the features (means_u is unchanged).
+    pub chain_runs: bool,
 }
 
 impl Default for PlasOptions {
@@ -93,6 +96,7 @@ impl Default for PlasOptions {
             start_radius: None,
             tile: 0,
             lock_means: false,
+            chain_runs: false,
         }
     }
 }
@@ -163,6 +167,10 @@ pub fn order(scene: &Scene, width: u32, height: u32, options: &PlasOptions, seed
         Init::Shuffle => shuffle(scene.len(), seed),
     };
     let (w, h) = (width as usize, height as usize);
+    let mut start = start;
+    if options.chain_runs {
+        chain_runs(&mut start, &means_keys(&scene.positions), &feats, channels);
+    }
     let start = if options.tile > 1 {
         tile_layout(&start, w, options.tile)
     } else {
@@ -214,6 +222,46 @@ pub fn means_keys(positions: &[[f32; 3]]) -> Vec<u32> {
                 .sum()
         })
         .collect()
+}
+
+/// Runs longer than this are chained in pieces of this length (the chain is quadratic).
+const CHAIN_PIECE: usize = 512;
+
+/// Reorders each run of equal `keys` in `sequence` as a greedy chain: every next splat is
+/// the nearest (squared L2 over `features`) of those left in the run, starting from the
+/// nearest to the splat before the run.
+pub fn chain_runs(sequence: &mut [u32], keys: &[u32], features: &[f32], channels: usize) {
+    let row = |s: u32| &features[s as usize * channels..(s as usize + 1) * channels];
+    let dist = |a: u32, b: u32| -> f32 {
+        row(a)
+            .iter()
+            .zip(row(b))
+            .map(|(x, y)| (x - y) * (x - y))
+            .sum()
+    };
+    let mut start = 0;
+    while start < sequence.len() {
+        let key = keys[sequence[start] as usize];
+        let mut end = start + 1;
+        while end < sequence.len()
+            && end - start < CHAIN_PIECE
+            && keys[sequence[end] as usize] == key
+        {
+            end += 1;
+        }
+        if start > 0 {
+            for i in start..end {
+                let mut best = i;
+                for j in i + 1..end {
+                    if dist(sequence[i - 1], sequence[j]) < dist(sequence[i - 1], sequence[best]) {
+                        best = j;
+                    }
+                }
+                sequence.swap(i, best);
+            }
+        }
+        start = end;
+    }
 }
 
 /// Per-axis min and max of the finite values (0 for an axis with none).
@@ -376,7 +424,7 @@ pub fn sort(
 /// with B², c uniform.
 fn affine(seed: u64, counter: u64, block: usize) -> (u64, u64) {
     let area = (block * block) as u64;
-    let mut a = rng::hash(seed, STREAM_MULTIPLIER, counter) % area | 1;
+    let mut a = (rng::hash(seed, STREAM_MULTIPLIER, counter) % area) | 1;
     while gcd(a, area) != 1 {
         a = (a + 2) % area;
     }

@@ -257,7 +257,7 @@ pub fn plas_reorder(
     );
     let (bx, by) = blocks.counts(grid);
     let b = blocks.size;
-    if bx * by == 0 || b % 2 != 0 {
+    if bx * by == 0 || !b.is_multiple_of(2) {
         return 0.0;
     }
     let groups_per_block = b * b / 4;

@@ -201,7 +201,7 @@ fn ties_keep_the_identity_and_loss_matches_definition() {
         multiplier: 3,
         offset: 5,
     };
-    let expected = plas_loss(&grid, &cells, &target, None, &blocks);
+    let expected = plas_loss(&grid, &cells, &target, &blocks);
     let loss = plas_reorder(&grid, &mut cells, &mut index, &target, None, &blocks);
     assert_eq!(index, (0..16).collect::<Vec<_>>());
     let naive: f64 = (0..32)
