@@ -83,3 +83,45 @@ fn zscore_gives_unit_variance() {
     zscore(&mut rows, 2);
     assert!((rows[0] + 1.2247).abs() < 1e-3 && rows[1] == 0.0);
 }
+
+#[test]
+fn chained_runs_keep_the_key_sequence() {
+    let scene = sample::scene(2000, 0, 4);
+    let keys = means_keys(&scene.positions);
+    let (feats, c) = features(&scene, &PlasOptions::default().features);
+    let mut seq = order::morton(&scene.positions);
+    let before: Vec<u32> = seq.iter().map(|&s| keys[s as usize]).collect();
+    chain_runs(&mut seq, &keys, &feats, c);
+    assert!(is_permutation(&seq, 2000));
+    assert_eq!(
+        seq.iter().map(|&s| keys[s as usize]).collect::<Vec<_>>(),
+        before
+    );
+}
+
+#[test]
+fn tile_layout_fills_the_first_texels_in_z_tiles() {
+    // 20 entries on a 4-wide grid with 2×2 tiles: rows 0..4 in tiles, row 4 row-major.
+    let seq: Vec<u32> = (0..20).collect();
+    let out = tile_layout(&seq, 4, 2);
+    assert_eq!(&out[..8], &[0, 1, 4, 5, 2, 3, 6, 7]);
+    assert_eq!(&out[16..], &[16, 17, 18, 19]);
+}
+
+#[test]
+fn locked_sort_never_moves_a_splat_to_another_key() {
+    let n = 900;
+    let scene = sample::scene(n, 0, 2);
+    let (w, h) = crate::encode::textures::grid_size(n).unwrap();
+    let options = PlasOptions {
+        lock_means: true,
+        quality: Quality::Fast,
+        ..PlasOptions::default()
+    };
+    let keys = means_keys(&scene.positions);
+    let start = order::morton(&scene.positions);
+    let sorted = order(&scene, w, h, &options, 1);
+    for (a, b) in start.iter().zip(&sorted) {
+        assert_eq!(keys[*a as usize], keys[*b as usize]);
+    }
+}
