@@ -145,6 +145,7 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         sh_iterations: args.sh_iterations,
         sh_bands: args.sh_bands,
         seed: args.seed,
+        ..encode::Options::default()
     };
     let (sog, mut report) = splatpress::compress(&scene, &options, args.backend, &reporter)?;
     let write_start = Instant::now();

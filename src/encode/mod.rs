@@ -4,7 +4,8 @@ pub mod codebook;
 pub mod kmeans;
 pub mod order;
 pub mod pipeline;
+pub mod plas;
 pub mod rng;
 pub mod textures;
 
-pub use pipeline::{Options, Report, compress};
+pub use pipeline::{Options, Order, Report, compress};

@@ -2,7 +2,8 @@
 
 use crate::backend::Backend;
 use crate::backend::cpu::Cpu;
-use crate::encode::{codebook, kmeans, order, textures};
+use crate::encode::plas::PlasOptions;
+use crate::encode::{codebook, kmeans, order, plas, textures};
 use crate::io::sog::meta::{Asset, Codebooked, Files, Means, ShN};
 use crate::io::sog::{Image, Meta, Sog};
 use crate::progress::{Progress, stage};
@@ -18,6 +19,18 @@ pub struct Options {
     pub sh_bands: Option<u8>,
     /// Seed of every random choice.
     pub seed: u64,
+    /// How splats are laid out in the texture grid.
+    pub order: Order,
+}
+
+/// Splat order in the texture grid.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Order {
+    /// Morton (Z-order) codes of the positions, as splat-transform: fast.
+    #[default]
+    Morton,
+    /// PLAS self-organising sort (`algorithms.md` §1): smaller textures, slower.
+    Plas(PlasOptions),
 }
 
 impl Default for Options {
@@ -26,6 +39,7 @@ impl Default for Options {
             sh_iterations: 10,
             sh_bands: None,
             seed: 0,
+            order: Order::default(),
         }
     }
 }
@@ -87,7 +101,12 @@ pub fn compress_with<B: Backend>(
     let mut timed = |name: &str, secs: f64| report.stages.push((name.to_string(), secs));
 
     let (sorted, secs) = stage(progress, "order", None, || {
-        let order = order::morton(&scene.positions);
+        let order = match &options.order {
+            Order::Morton => order::morton(&scene.positions),
+            Order::Plas(plas_options) => {
+                plas::order(scene, width, height, plas_options, options.seed)
+            }
+        };
         let mut sorted = scene.select(&order);
         sorted.truncate_bands(bands);
         sorted

@@ -2,6 +2,7 @@
 //! conformance tests hold the GPU backends to these functions.
 
 mod assign;
+pub mod plas;
 mod yinyang;
 
 pub use yinyang::State as AssignState;

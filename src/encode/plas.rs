@@ -1,0 +1,531 @@
+//! PLAS ordering (`algorithms.md` §1): a self-organising sort of the splats into the W×H
+//! texture grid so that neighbouring texels hold similar splats. This module holds the schedule
+//! (radii, blocks, stop rule), the features and the seeding; the kernels are
+//! [`crate::backend::cpu::plas`].
+//!
+//! Any N: the grid is the SOG layout W×H; cells ≥ N are padding pinned to the tail, so no
+//! splat is dropped and the decoder's "first `count` texels" rule holds.
+
+use crate::backend::cpu::plas::{PlasBlocks, PlasGrid, plas_blur, plas_loss, plas_reorder};
+use crate::encode::textures::{opacity_byte, quat_texel, symlog};
+use crate::encode::{codebook, order, rng};
+use crate::scene::Scene;
+
+/// Schedule presets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Quality {
+    /// Radius shrinks by 0.8, stop threshold 1e-3, at least 2 configurations per radius.
+    Fast,
+    /// The reference schedule: shrink 0.95, threshold 1e-4, at least 4 configurations.
+    #[default]
+    Default,
+}
+
+/// Where PLAS starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Init {
+    /// From the Morton order (keeps spatial locality the schedule does not undo).
+    #[default]
+    Morton,
+    /// From a seeded uniform shuffle, as the references do.
+    Shuffle,
+}
+
+/// Per-texture weights of [`Features::Texture`]: each channel is measured in the byte units of
+/// the texture it ends up in, times its weight.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TextureWeights {
+    /// The three means_u bytes (taken continuous: the 16-bit position / 256).
+    pub means: f32,
+    /// The three scales codebook indices.
+    pub scales: f32,
+    /// The three sh0 colour codebook indices.
+    pub colour: f32,
+    /// The opacity byte (sh0 alpha).
+    pub opacity: f32,
+    /// The four quats bytes.
+    pub quats: f32,
+}
+
+/// What each splat's feature vector is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Features {
+    /// sogs' 14 raw channels, equal weights: symlog means, opacity logit, log-scales,
+    /// normalised quaternion, f_dc clamped to ±3.
+    Sogs,
+    /// The same 14 channels, each z-scored over the scene, the three means channels then
+    /// multiplied by this weight.
+    ZScored(f32),
+    /// The 14 texture bytes the splat is stored as, weighted per texture.
+    Texture(TextureWeights),
+}
+
+/// PLAS settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlasOptions {
+    /// Schedule preset.
+    pub quality: Quality,
+    /// Starting order.
+    pub init: Init,
+    /// Feature vectors.
+    pub features: Features,
+    /// First blur radius; `None`: max(W, H)/2 − 1 (the reference). A small radius after a
+    /// Morton start keeps the start's locality.
+    pub start_radius: Option<f32>,
+    /// Lay the start sequence out in `tile`×`tile` Z-order tiles instead of rows (0: rows).
+    pub tile: usize,
+    /// Only swap splats whose means_u texels are equal, so means_u stays the start's exactly.
+    pub lock_means: bool,
+    /// Before PLAS, reorder each run of equal means_u texels in the start sequence as a
+    /// greedy nearest-neighbour chain over the features (means_u is unchanged).
+    pub chain_runs: bool,
+}
+
+impl Default for PlasOptions {
+    fn default() -> Self {
+        PlasOptions {
+            quality: Quality::Default,
+            init: Init::Morton,
+            // The best PLAS variant of the size study (still 2 % bigger than Morton overall).
+            features: Features::Texture(TextureWeights {
+                means: 16.0,
+                scales: 1.0,
+                colour: 1.0,
+                opacity: 1.0,
+                quats: 1.0,
+            }),
+            start_radius: None,
+            tile: 0,
+            lock_means: false,
+            chain_runs: false,
+        }
+    }
+}
+
+/// Schedule constants (§1.3, §1.5).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Schedule {
+    /// First radius.
+    pub start_radius: f32,
+    /// Radius factor per step (< 1).
+    pub shrink: f32,
+    /// A reorder improving the loss by a smaller relative amount ends the configuration.
+    pub improvement_break: f64,
+    /// Configurations per radius at least (then while the last one improved).
+    pub min_configs: u32,
+    /// Configurations per radius at most.
+    pub max_configs: u32,
+    /// Reorders per configuration at most (a guard; the stop rule ends them much earlier).
+    pub max_reorders: u32,
+    /// Smallest block side.
+    pub min_block: usize,
+}
+
+impl Schedule {
+    /// The preset for a `width`×`height` grid.
+    pub fn new(quality: Quality, width: usize, height: usize, start_radius: Option<f32>) -> Self {
+        let start_radius = start_radius.unwrap_or(width.max(height) as f32 / 2.0 - 1.0);
+        let (shrink, improvement_break, min_configs) = match quality {
+            Quality::Fast => (0.8, 1e-3, 2),
+            Quality::Default => (0.95, 1e-4, 4),
+        };
+        Schedule {
+            start_radius,
+            shrink,
+            improvement_break,
+            min_configs,
+            max_configs: 64,
+            max_reorders: 10_000,
+            min_block: 16,
+        }
+    }
+}
+
+/// What a PLAS run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PlasStats {
+    /// Radii run.
+    pub radii: u32,
+    /// Block configurations run.
+    pub configs: u32,
+    /// Reorders run.
+    pub reorders: u32,
+    /// Loss after the last reorder.
+    pub loss: f64,
+}
+
+const STREAM_SHUFFLE: u64 = 0x504c_0001;
+const STREAM_SHIFT_X: u64 = 0x504c_0002;
+const STREAM_SHIFT_Y: u64 = 0x504c_0003;
+const STREAM_MULTIPLIER: u64 = 0x504c_0004;
+const STREAM_OFFSET: u64 = 0x504c_0005;
+
+/// `order[i]` = the source splat stored at texel i of the `width`×`height` grid, by PLAS.
+pub fn order(scene: &Scene, width: u32, height: u32, options: &PlasOptions, seed: u64) -> Vec<u32> {
+    let (feats, channels) = features(scene, &options.features);
+    let start = match options.init {
+        Init::Morton => order::morton(&scene.positions),
+        Init::Shuffle => shuffle(scene.len(), seed),
+    };
+    let (w, h) = (width as usize, height as usize);
+    let mut start = start;
+    if options.chain_runs {
+        chain_runs(&mut start, &means_keys(&scene.positions), &feats, channels);
+    }
+    let start = if options.tile > 1 {
+        tile_layout(&start, w, options.tile)
+    } else {
+        start
+    };
+    let keys = options.lock_means.then(|| {
+        let splat_keys = means_keys(&scene.positions);
+        let mut keys: Vec<u32> = start.iter().map(|&s| splat_keys[s as usize]).collect();
+        keys.resize(w * h, u32::MAX);
+        keys
+    });
+    let schedule = Schedule::new(options.quality, w, h, options.start_radius);
+    sort(
+        &feats,
+        channels,
+        &start,
+        keys.as_deref(),
+        w,
+        h,
+        &schedule,
+        seed,
+    )
+    .0
+}
+
+/// Each splat's means_u texel (the high bytes of its 16-bit log-position), packed as R | G<<8 |
+/// B<<16, with the quantisation of [`crate::encode::textures::means`].
+pub fn means_keys(positions: &[[f32; 3]]) -> Vec<u32> {
+    let logs: Vec<[f64; 3]> = positions.iter().map(|p| p.map(symlog)).collect();
+    let (min, max) = log_bounds(&logs);
+    logs.iter()
+        .map(|l| {
+            (0..3)
+                .map(|a| {
+                    let range = max[a] - min[a];
+                    if range <= 0.0 {
+                        return 0;
+                    }
+                    let q = (65535.0 * (l[a] - min[a]) / range).round();
+                    let q = if q >= 65535.0 {
+                        65535
+                    } else if q > 0.0 {
+                        q as u32
+                    } else {
+                        0
+                    };
+                    (q >> 8) << (8 * a)
+                })
+                .sum()
+        })
+        .collect()
+}
+
+/// Runs longer than this are chained in pieces of this length (the chain is quadratic).
+const CHAIN_PIECE: usize = 512;
+
+/// Reorders each run of equal `keys` in `sequence` as a greedy chain: every next splat is
+/// the nearest (squared L2 over `features`) of those left in the run, starting from the
+/// nearest to the splat before the run.
+pub fn chain_runs(sequence: &mut [u32], keys: &[u32], features: &[f32], channels: usize) {
+    let row = |s: u32| &features[s as usize * channels..(s as usize + 1) * channels];
+    let dist = |a: u32, b: u32| -> f32 {
+        row(a)
+            .iter()
+            .zip(row(b))
+            .map(|(x, y)| (x - y) * (x - y))
+            .sum()
+    };
+    let mut start = 0;
+    while start < sequence.len() {
+        let key = keys[sequence[start] as usize];
+        let mut end = start + 1;
+        while end < sequence.len()
+            && end - start < CHAIN_PIECE
+            && keys[sequence[end] as usize] == key
+        {
+            end += 1;
+        }
+        if start > 0 {
+            for i in start..end {
+                let mut best = i;
+                for j in i + 1..end {
+                    if dist(sequence[i - 1], sequence[j]) < dist(sequence[i - 1], sequence[best]) {
+                        best = j;
+                    }
+                }
+                sequence.swap(i, best);
+            }
+        }
+        start = end;
+    }
+}
+
+/// Per-axis min and max of the finite values (0 for an axis with none).
+fn log_bounds(logs: &[[f64; 3]]) -> ([f64; 3], [f64; 3]) {
+    let mut min = [f64::INFINITY; 3];
+    let mut max = [f64::NEG_INFINITY; 3];
+    for p in logs {
+        for a in 0..3 {
+            if p[a].is_finite() {
+                min[a] = min[a].min(p[a]);
+                max[a] = max[a].max(p[a]);
+            }
+        }
+    }
+    for a in 0..3 {
+        if min[a] > max[a] {
+            (min[a], max[a]) = (0.0, 0.0);
+        }
+    }
+    (min, max)
+}
+
+/// Lays `sequence` (the first n texels' contents in visiting order) out on a `width`-wide grid:
+/// bands of `tile` full rows are visited tile by tile, Z-order inside a tile; rows past the
+/// last full band, row-major. Returns texel → entry, still filling texels 0..n only.
+pub fn tile_layout(sequence: &[u32], width: usize, tile: usize) -> Vec<u32> {
+    let n = sequence.len();
+    let banded_rows = n / width / tile * tile;
+    let mut texels: Vec<usize> = Vec::with_capacity(n);
+    for band in 0..banded_rows / tile {
+        let mut cells: Vec<(usize, u32, usize)> = (0..tile * width)
+            .map(|k| {
+                let (x, y) = (k % width, band * tile + k / width);
+                let z = order::morton_code((x % tile) as u32, (y % tile) as u32, 0);
+                (x / tile, z, y * width + x)
+            })
+            .collect();
+        cells.sort_unstable();
+        texels.extend(cells.iter().map(|c| c.2));
+    }
+    texels.extend(banded_rows * width..n);
+    let mut out = vec![0u32; n];
+    for (k, &t) in texels.iter().enumerate() {
+        out[t] = sequence[k];
+    }
+    out
+}
+
+/// A seeded uniform permutation of `0..n` (Fisher–Yates on the counter-based generator).
+pub fn shuffle(n: usize, seed: u64) -> Vec<u32> {
+    let mut out: Vec<u32> = (0..n as u32).collect();
+    for i in (1..n).rev() {
+        let j = rng::below(seed, STREAM_SHUFFLE, i as u64, i as u64 + 1) as usize;
+        out.swap(i, j);
+    }
+    out
+}
+
+/// Sorts the rows of `features` (`channels` f32 per splat) into a `width`×`height` grid by PLAS,
+/// starting from `start` (texel → splat, a permutation of `0..n`); with `keys` (one per cell),
+/// splats only move between cells of equal key. Returns texel → splat for the n first texels,
+/// and what was run.
+pub fn sort(
+    features: &[f32],
+    channels: usize,
+    start: &[u32],
+    keys: Option<&[u32]>,
+    width: usize,
+    height: usize,
+    schedule: &Schedule,
+    seed: u64,
+) -> (Vec<u32>, PlasStats) {
+    let n = start.len();
+    assert!(
+        n <= width * height,
+        "{n} splats do not fit {width}×{height}"
+    );
+    assert_eq!(features.len(), n * channels, "one feature row per splat");
+    let grid = PlasGrid {
+        width,
+        height,
+        channels,
+        valid: n,
+    };
+    let mut stats = PlasStats::default();
+    let side = width.min(height) / 2 * 2;
+    if n < 2 || side < 2 || channels == 0 {
+        return (start.to_vec(), stats);
+    }
+    // Padding cells hold the mean feature vector so they pull the blur toward nothing.
+    let mut mean = vec![0f64; channels];
+    for row in features.chunks_exact(channels) {
+        for (m, v) in mean.iter_mut().zip(row) {
+            *m += f64::from(*v);
+        }
+    }
+    let mut cells = Vec::with_capacity(grid.cells() * channels);
+    for &s in start {
+        let s = s as usize;
+        cells.extend_from_slice(&features[s * channels..(s + 1) * channels]);
+    }
+    for _ in n..grid.cells() {
+        cells.extend(mean.iter().map(|m| (m / n as f64) as f32));
+    }
+    let mut index: Vec<u32> = start.to_vec();
+    index.extend(n as u32..grid.cells() as u32);
+    let mut target = vec![0f32; cells.len()];
+
+    let mut radius = schedule.start_radius;
+    let mut step = 0u64;
+    while radius >= 1.0 {
+        let r = radius as usize;
+        let block = (schedule.min_block.max((2 * r + 2) / 2 * 2)).min(side);
+        plas_blur(&grid, &cells, r, &mut target);
+        stats.radii += 1;
+        let mut config = 0u64;
+        loop {
+            let counter = (step << 40) | (config << 24);
+            let mut blocks = PlasBlocks {
+                size: block,
+                shift_x: rng::below(seed, STREAM_SHIFT_X, counter, block as u64) as usize,
+                shift_y: rng::below(seed, STREAM_SHIFT_Y, counter, block as u64) as usize,
+                multiplier: 1,
+                offset: 0,
+            };
+            let mut previous = plas_loss(&grid, &cells, &target, &blocks);
+            let mut improved = false;
+            for reorder in 0..u64::from(schedule.max_reorders) {
+                (blocks.multiplier, blocks.offset) = affine(seed, counter | reorder, block);
+                let current = plas_reorder(&grid, &mut cells, &mut index, &target, keys, &blocks);
+                stats.reorders += 1;
+                stats.loss = current;
+                let factor = if previous > 0.0 {
+                    1.0 - current / previous
+                } else {
+                    0.0
+                };
+                if factor < schedule.improvement_break {
+                    break;
+                }
+                improved = true;
+                previous = current;
+            }
+            config += 1;
+            stats.configs += 1;
+            if (config >= u64::from(schedule.min_configs) && !improved)
+                || config >= u64::from(schedule.max_configs)
+            {
+                break;
+            }
+        }
+        radius *= schedule.shrink;
+        step += 1;
+    }
+    index.truncate(n);
+    (index, stats)
+}
+
+/// A random affine bijection k ↦ (a·k + c) mod B² of a block's positions: a odd and coprime
+/// with B², c uniform.
+fn affine(seed: u64, counter: u64, block: usize) -> (u64, u64) {
+    let area = (block * block) as u64;
+    let mut a = (rng::hash(seed, STREAM_MULTIPLIER, counter) % area) | 1;
+    while gcd(a, area) != 1 {
+        a = (a + 2) % area;
+    }
+    (a, rng::below(seed, STREAM_OFFSET, counter, area))
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// A finite stand-in for a value: NaN → 0, clamped to ±`bound`.
+fn finite(v: f32, bound: f32) -> f32 {
+    if v.is_nan() {
+        0.0
+    } else {
+        v.clamp(-bound, bound)
+    }
+}
+
+/// The feature rows of `scene` (splat-major) and their channel count.
+pub fn features(scene: &Scene, kind: &Features) -> (Vec<f32>, usize) {
+    match kind {
+        Features::Sogs => (raw_channels(scene), 14),
+        Features::ZScored(means) => {
+            let mut f = raw_channels(scene);
+            zscore(&mut f, 14);
+            for row in f.chunks_exact_mut(14) {
+                row[..3].iter_mut().for_each(|v| *v *= means);
+            }
+            (f, 14)
+        }
+        Features::Texture(w) => (texture_channels(scene, w), 14),
+    }
+}
+
+/// sogs' channels: symlog means 3, opacity logit 1, log-scales 3, quaternion 4, f_dc 3.
+fn raw_channels(scene: &Scene) -> Vec<f32> {
+    let mut out = Vec::with_capacity(scene.len() * 14);
+    for i in 0..scene.len() {
+        out.extend(scene.positions[i].map(|v| symlog(v) as f32));
+        out.push(finite(scene.opacities[i], 30.0));
+        out.extend(scene.log_scales[i].map(|v| finite(v, 30.0)));
+        let q = scene.rotations[i];
+        let norm = q.iter().map(|c| c * c).sum::<f32>().sqrt();
+        let sign = if q[3] < 0.0 { -1.0 } else { 1.0 };
+        out.extend(q.map(|c| if norm > 0.0 { sign * c / norm } else { 0.0 }));
+        out.extend(scene.sh_dc[i].map(|v| finite(v, 3.0)));
+    }
+    out
+}
+
+/// Z-scores each channel of `rows` (`channels` per row) over the rows; constant channels → 0.
+fn zscore(rows: &mut [f32], channels: usize) {
+    let n = (rows.len() / channels).max(1) as f64;
+    for ch in 0..channels {
+        let column = rows.iter().skip(ch).step_by(channels);
+        let mean = column.clone().map(|v| f64::from(*v)).sum::<f64>() / n;
+        let var = column.map(|v| (f64::from(*v) - mean).powi(2)).sum::<f64>() / n;
+        let scale = if var > 0.0 { 1.0 / var.sqrt() } else { 0.0 };
+        for v in rows.iter_mut().skip(ch).step_by(channels) {
+            *v = ((f64::from(*v) - mean) * scale) as f32;
+        }
+    }
+}
+
+/// The texture bytes of each splat (means_u continuous, scales and colour codebook indices,
+/// opacity byte, quats bytes), each times its texture's weight.
+fn texture_channels(scene: &Scene, w: &TextureWeights) -> Vec<f32> {
+    let logs: Vec<[f64; 3]> = scene.positions.iter().map(|p| p.map(symlog)).collect();
+    let (min, max) = log_bounds(&logs);
+    let scale_book =
+        codebook::Quantizer::new(&codebook::build(bytemuck::cast_slice(&scene.log_scales)));
+    let colour_book =
+        codebook::Quantizer::new(&codebook::build(bytemuck::cast_slice(&scene.sh_dc)));
+    let mut out = Vec::with_capacity(scene.len() * 14);
+    for i in 0..scene.len() {
+        for a in 0..3 {
+            let range = max[a] - min[a];
+            let u = if range > 0.0 {
+                (256.0 * (logs[i][a] - min[a]) / range).clamp(0.0, 256.0)
+            } else {
+                0.0
+            };
+            out.push(finite(u as f32, 256.0) * w.means);
+        }
+        for a in 0..3 {
+            out.push(f32::from(scale_book.index(scene.log_scales[i][a])) * w.scales);
+        }
+        for a in 0..3 {
+            out.push(f32::from(colour_book.index(scene.sh_dc[i][a])) * w.colour);
+        }
+        out.push(f32::from(opacity_byte(scene.opacities[i])) * w.opacity);
+        out.extend(quat_texel(&scene.rotations[i]).map(|b| f32::from(b) * w.quats));
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "plas_tests.rs"]
+mod tests;

@@ -1,0 +1,127 @@
+use super::*;
+use crate::sample;
+
+fn is_permutation(order: &[u32], n: usize) -> bool {
+    let mut seen = vec![false; n];
+    order.len() == n
+        && order
+            .iter()
+            .all(|&i| (i as usize) < n && !std::mem::replace(&mut seen[i as usize], true))
+}
+
+/// Mean squared difference between right and down neighbours of the first n texels.
+fn roughness(features: &[f32], c: usize, order: &[u32], w: usize) -> f64 {
+    let n = order.len();
+    let row = |t: usize| &features[order[t] as usize * c..(order[t] as usize + 1) * c];
+    let (mut sum, mut count) = (0.0, 0);
+    for t in 0..n {
+        for u in [t + 1, t + w] {
+            if u < n && (u != t + 1 || u % w != 0) {
+                sum += row(t)
+                    .iter()
+                    .zip(row(u))
+                    .map(|(a, b)| f64::from((a - b) * (a - b)))
+                    .sum::<f64>();
+                count += 1;
+            }
+        }
+    }
+    sum / count.max(1) as f64
+}
+
+#[test]
+fn any_count_gives_a_permutation() {
+    for n in [1, 2, 17, 1000, 1009] {
+        let scene = sample::scene(n, 0, 3);
+        let (w, h) = crate::encode::textures::grid_size(n).unwrap();
+        for quality in [Quality::Fast, Quality::Default] {
+            let options = PlasOptions {
+                quality,
+                ..PlasOptions::default()
+            };
+            let order = order(&scene, w, h, &options, 5);
+            assert!(is_permutation(&order, n), "n = {n}");
+        }
+    }
+}
+
+#[test]
+fn same_seed_same_order_and_plas_smooths_a_shuffle() {
+    let n = 3000;
+    let scene = sample::scene(n, 0, 1);
+    let (w, h) = crate::encode::textures::grid_size(n).unwrap();
+    let options = PlasOptions {
+        init: Init::Shuffle,
+        quality: Quality::Fast,
+        ..PlasOptions::default()
+    };
+    let a = order(&scene, w, h, &options, 11);
+    let b = order(&scene, w, h, &options, 11);
+    let c = order(&scene, w, h, &options, 12);
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    let (feats, channels) = features(&scene, &options.features);
+    let before = roughness(&feats, channels, &shuffle(n, 11), w as usize);
+    let after = roughness(&feats, channels, &a, w as usize);
+    assert!(after < 0.5 * before, "{after} vs {before}");
+}
+
+#[test]
+fn padding_stays_at_the_tail_of_a_sorted_grid() {
+    // 10 splats of 1 channel in a 4×4 grid: the 6 padding cells must not receive splats, and
+    // a constant input keeps its start order (ties keep the identity).
+    let feats = vec![1.0f32; 10];
+    let start: Vec<u32> = (0..10).rev().collect();
+    let schedule = Schedule::new(Quality::Default, 4, 4, None);
+    let (order, _) = sort(&feats, 1, &start, None, 4, 4, &schedule, 0);
+    assert_eq!(order, start);
+}
+
+#[test]
+fn zscore_gives_unit_variance() {
+    let mut rows = vec![1.0, 5.0, 3.0, 5.0, 5.0, 5.0];
+    zscore(&mut rows, 2);
+    assert!((rows[0] + 1.2247).abs() < 1e-3 && rows[1] == 0.0);
+}
+
+#[test]
+fn chained_runs_keep_the_key_sequence() {
+    let scene = sample::scene(2000, 0, 4);
+    let keys = means_keys(&scene.positions);
+    let (feats, c) = features(&scene, &PlasOptions::default().features);
+    let mut seq = order::morton(&scene.positions);
+    let before: Vec<u32> = seq.iter().map(|&s| keys[s as usize]).collect();
+    chain_runs(&mut seq, &keys, &feats, c);
+    assert!(is_permutation(&seq, 2000));
+    assert_eq!(
+        seq.iter().map(|&s| keys[s as usize]).collect::<Vec<_>>(),
+        before
+    );
+}
+
+#[test]
+fn tile_layout_fills_the_first_texels_in_z_tiles() {
+    // 20 entries on a 4-wide grid with 2×2 tiles: rows 0..4 in tiles, row 4 row-major.
+    let seq: Vec<u32> = (0..20).collect();
+    let out = tile_layout(&seq, 4, 2);
+    assert_eq!(&out[..8], &[0, 1, 4, 5, 2, 3, 6, 7]);
+    assert_eq!(&out[16..], &[16, 17, 18, 19]);
+}
+
+#[test]
+fn locked_sort_never_moves_a_splat_to_another_key() {
+    let n = 900;
+    let scene = sample::scene(n, 0, 2);
+    let (w, h) = crate::encode::textures::grid_size(n).unwrap();
+    let options = PlasOptions {
+        lock_means: true,
+        quality: Quality::Fast,
+        ..PlasOptions::default()
+    };
+    let keys = means_keys(&scene.positions);
+    let start = order::morton(&scene.positions);
+    let sorted = order(&scene, w, h, &options, 1);
+    for (a, b) in start.iter().zip(&sorted) {
+        assert_eq!(keys[*a as usize], keys[*b as usize]);
+    }
+}
