@@ -91,6 +91,7 @@ conformance!(
     sort_pairs_bit_exact,
     kmeans_assign_matches_cpu,
     kmeans_update_matches_cpu,
+    kmeans_assign_on_palette_shapes,
 );
 
 /// SplitMix64: a reproducible generator needing no crate.
@@ -382,4 +383,30 @@ fn wgpu_f16_assign_on_f16_exact_inputs() {
         near += check_assign(backend, &points, &centroids, dim, &[]);
     }
     eprintln!("wgpu f16: {near} labels differ at near-ties");
+}
+
+/// The palette's real shape: SH of the sample scene, large k, centroids drawn from the points
+/// (as the k-means init does), so every point has a centroid at distance 0 or near it.
+fn kmeans_assign_on_palette_shapes<B: Backend>(backend: &B) {
+    let mut near_ties = 0;
+    for (n, k, bands) in [
+        (8000, 7400, 1),
+        (5000, 2048, 3),
+        (5000, 4096, 3),
+        (3000, 2048, 2),
+        (20_000, 16_384, 1),
+    ] {
+        let scene = splatpress::sample::scene(n, bands, 5);
+        let dim = scene.rest_len();
+        let rows = splatpress::encode::kmeans::distinct_indices(n, k, 1);
+        let centroids: Vec<f32> = rows
+            .iter()
+            .flat_map(|&r| scene.rest(r as usize).to_vec())
+            .collect();
+        near_ties += check_assign(backend, &scene.sh_rest, &centroids, dim, &[]);
+    }
+    eprintln!(
+        "{}: palette shapes: {near_ties} labels differ at near-ties",
+        backend.name()
+    );
 }

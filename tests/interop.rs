@@ -166,8 +166,8 @@ fn build(tool: &Path) -> Fixture {
 
     let options = Options {
         sh_iterations: SH_ITERATIONS,
-        sh_bands: None,
         seed: SEED,
+        ..Options::default()
     };
     let (sog, _report) =
         compress(&source, &options, &()).expect("our encoder failed on the sample scene");
