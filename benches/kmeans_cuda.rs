@@ -185,6 +185,13 @@ fn end_to_end<B: Backend + Sync>(
 }
 
 fn main() {
+    match splatpress::backend::cuda::devices() {
+        Ok(list) => println!(
+            "devices: {}",
+            serde_json::to_string_pretty(&list).unwrap_or_default()
+        ),
+        Err(e) => println!("devices: {e}"),
+    }
     let cuda = match CudaBackend::new() {
         Ok(b) => b,
         Err(e) => {

@@ -17,7 +17,7 @@ typedef unsigned long long u64;
 
 #define ASSIGN_P 128   // points per block
 #define ASSIGN_C 128   // centroids per tile
-#define ASSIGN_DC 16   // dims per centroid chunk (packed dims are padded to a multiple)
+#define ASSIGN_DC 15   // dims per centroid chunk (packed dims are padded to a multiple; 45 = 3·15)
 #define ASSIGN_THREADS 256
 
 // Packs centroids dim-major (`packed[d * k_pad + c]`, zero past `dim` and past `k`) and their
@@ -52,8 +52,14 @@ extern "C" __global__ void __launch_bounds__(ASSIGN_THREADS, 2)
     extern __shared__ float4 shared4[];
     float* pts = reinterpret_cast<float*>(shared4);  // [dim_pad][ASSIGN_P]
     float* cen = pts + dim_pad * ASSIGN_P;            // [ASSIGN_DC][ASSIGN_C]
+    __shared__ float red_val[ASSIGN_P];
+    __shared__ u32 red_idx[ASSIGN_P];
     const u32 tid = threadIdx.x;
-    const u32 tx = tid % 16, ty = tid / 16;
+    // A warp covers 4 point rows (ty) × 8 centroid columns (tx): per step its shared loads
+    // touch 64 B of points and 128 B of centroids, one wavefront each (a 2 × 16 layout needs
+    // three, and shared-memory bandwidth, not FMA, would bound the loop).
+    const u32 warp = tid / 32, lane = tid % 32;
+    const u32 ty = (warp / 2) * 4 + lane / 8, tx = (warp % 2) * 8 + lane % 8;
     const u64 p0 = (u64)blockIdx.x * ASSIGN_P;
 
     for (u32 i = tid; i < ASSIGN_P * dim_pad; i += ASSIGN_THREADS) {
@@ -116,17 +122,32 @@ extern "C" __global__ void __launch_bounds__(ASSIGN_THREADS, 2)
             }
         }
     }
-    // The 16 threads sharing a row of points (same ty) are one half-warp.
+    // The 16 threads sharing a row of points (same ty): 8 lanes of each of two warps.
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
 #pragma unroll
-        for (int off = 8; off > 0; off >>= 1) {
+        for (int off = 4; off > 0; off >>= 1) {
             float ov = __shfl_xor_sync(0xffffffffu, best[i], off);
             u32 oi = __shfl_xor_sync(0xffffffffu, best_idx[i], off);
             keep_better(best[i], best_idx[i], ov, oi);
         }
-        u32 p = i < 4 ? ty * 4 + i : 64 + ty * 4 + (i - 4);
-        if (tx == 0 && p0 + p < n) labels[p0 + p] = best_idx[i];
+    }
+    if (warp % 2 == 1 && lane % 8 == 0) {
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+            u32 p = i < 4 ? ty * 4 + i : 64 + ty * 4 + (i - 4);
+            red_val[p] = best[i];
+            red_idx[p] = best_idx[i];
+        }
+    }
+    __syncthreads();
+    if (warp % 2 == 0 && lane % 8 == 0) {
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+            u32 p = i < 4 ? ty * 4 + i : 64 + ty * 4 + (i - 4);
+            keep_better(best[i], best_idx[i], red_val[p], red_idx[p]);
+            if (p0 + p < n) labels[p0 + p] = best_idx[i];
+        }
     }
 }
 

@@ -408,8 +408,8 @@ fn wgpu_f16_assign_on_f16_exact_inputs() {
     eprintln!("wgpu f16: {near} labels differ at near-ties");
 }
 
-/// Rows wider than the tiled kernel's shared memory (dim 100) take the simple kernel; the
-/// tiled kernel at dim 80 (its widest) and at K not a multiple of its tile.
+/// Rows wider than the tiled kernel's shared memory (dim 100, 80) take the simple kernel; the
+/// tiled kernel at dim 75 (its widest) and at K not a multiple of its tile.
 #[test]
 fn cuda_assign_wide_rows_and_odd_tiles() {
     let Some(backend) = cuda() else {

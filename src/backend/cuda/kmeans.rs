@@ -11,9 +11,10 @@ use crate::Result;
 const ASSIGN_P: usize = 128;
 const ASSIGN_C: usize = 128;
 /// Dimensions per centroid chunk; packed rows are padded to a multiple.
-const ASSIGN_DC: usize = 16;
-/// Widest padded row the tiled kernel keeps in 48 KiB of shared memory.
-const ASSIGN_MAX_DIM_PAD: usize = 80;
+const ASSIGN_DC: usize = 15;
+/// Widest padded row the tiled kernel keeps in 48 KiB of shared memory (with the centroid
+/// chunk and the 1 KiB reduction buffer).
+const ASSIGN_MAX_DIM_PAD: usize = 75;
 const THREADS: u32 = 256;
 
 impl CudaBackend {
