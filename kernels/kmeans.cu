@@ -76,48 +76,66 @@ extern "C" __global__ void __launch_bounds__(ASSIGN_THREADS, 2)
         best_idx[i] = 0;
     }
 
-    for (u32 c0 = 0; c0 < k_pad; c0 += ASSIGN_C) {
-        float acc[8][8];
+    // Chunks (centroid tile, dim range) in order; chunk t + 1 is fetched into registers while
+    // chunk t is computed, so the L2 latency hides behind the FMAs.
+    const u32 chunks_per_tile = dim_pad / ASSIGN_DC;
+    const u32 total = (k_pad / ASSIGN_C) * chunks_per_tile;
+    const u32 quads = ASSIGN_DC * ASSIGN_C / 4;  // float4s per chunk
+    float4 next0 = make_float4(0.f, 0.f, 0.f, 0.f), next1 = next0;
+    auto fetch = [&](u32 t) {
+        const u32 c0 = (t / chunks_per_tile) * ASSIGN_C, d0 = (t % chunks_per_tile) * ASSIGN_DC;
+        u32 i = tid;
+        next0 = reinterpret_cast<const float4*>(packed + (u64)(d0 + i / (ASSIGN_C / 4)) * k_pad +
+                                                c0)[i % (ASSIGN_C / 4)];
+        i = tid + ASSIGN_THREADS;
+        if (i < quads)
+            next1 = reinterpret_cast<const float4*>(
+                packed + (u64)(d0 + i / (ASSIGN_C / 4)) * k_pad + c0)[i % (ASSIGN_C / 4)];
+    };
+    fetch(0);
+    float acc[8][8];
 #pragma unroll
-        for (int i = 0; i < 8; ++i)
+    for (int i = 0; i < 8; ++i)
 #pragma unroll
-            for (int j = 0; j < 8; ++j) acc[i][j] = 0.0f;
+        for (int j = 0; j < 8; ++j) acc[i][j] = 0.0f;
 
-        for (u32 d0 = 0; d0 < dim_pad; d0 += ASSIGN_DC) {
-            __syncthreads();
-            for (u32 i = tid; i < ASSIGN_DC * ASSIGN_C / 4; i += ASSIGN_THREADS) {
-                u32 r = i / (ASSIGN_C / 4), q = i % (ASSIGN_C / 4);
-                reinterpret_cast<float4*>(cen)[i] =
-                    reinterpret_cast<const float4*>(packed + (u64)(d0 + r) * k_pad + c0)[q];
-            }
-            __syncthreads();
+    for (u32 t = 0; t < total; ++t) {
+        __syncthreads();
+        reinterpret_cast<float4*>(cen)[tid] = next0;
+        if (tid + ASSIGN_THREADS < quads) reinterpret_cast<float4*>(cen)[tid + ASSIGN_THREADS] = next1;
+        __syncthreads();
+        if (t + 1 < total) fetch(t + 1);
+        const u32 d0 = (t % chunks_per_tile) * ASSIGN_DC;
 #pragma unroll
-            for (u32 dd = 0; dd < ASSIGN_DC; ++dd) {
-                const float* prow = pts + (d0 + dd) * ASSIGN_P;
-                const float* crow = cen + dd * ASSIGN_C;
-                float4 a0 = *reinterpret_cast<const float4*>(prow + ty * 4);
-                float4 a1 = *reinterpret_cast<const float4*>(prow + 64 + ty * 4);
-                float4 b0 = *reinterpret_cast<const float4*>(crow + tx * 4);
-                float4 b1 = *reinterpret_cast<const float4*>(crow + 64 + tx * 4);
-                float a[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
-                float b[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
+        for (u32 dd = 0; dd < ASSIGN_DC; ++dd) {
+            const float* prow = pts + (d0 + dd) * ASSIGN_P;
+            const float* crow = cen + dd * ASSIGN_C;
+            float4 a0 = *reinterpret_cast<const float4*>(prow + ty * 4);
+            float4 a1 = *reinterpret_cast<const float4*>(prow + 64 + ty * 4);
+            float4 b0 = *reinterpret_cast<const float4*>(crow + tx * 4);
+            float4 b1 = *reinterpret_cast<const float4*>(crow + 64 + tx * 4);
+            float a[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
+            float b[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
 #pragma unroll
-                for (int i = 0; i < 8; ++i)
+            for (int i = 0; i < 8; ++i)
 #pragma unroll
-                    for (int j = 0; j < 8; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
-            }
+                for (int j = 0; j < 8; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
         }
-        // Centroids in ascending index order per thread: strict < keeps the lower on ties.
+        if (t % chunks_per_tile == chunks_per_tile - 1) {
+            // Centroids in ascending index order per thread: strict < keeps the lower on ties.
+            const u32 c0 = (t / chunks_per_tile) * ASSIGN_C;
 #pragma unroll
-        for (int j = 0; j < 8; ++j) {
-            u32 c = c0 + (j < 4 ? tx * 4 + j : 64 + tx * 4 + (j - 4));
-            float norm = norms[c];
+            for (int j = 0; j < 8; ++j) {
+                u32 c = c0 + (j < 4 ? tx * 4 + j : 64 + tx * 4 + (j - 4));
+                float norm = norms[c];
 #pragma unroll
-            for (int i = 0; i < 8; ++i) {
-                float v = fmaf(-2.0f, acc[i][j], norm);
-                if (v < best[i]) {
-                    best[i] = v;
-                    best_idx[i] = c;
+                for (int i = 0; i < 8; ++i) {
+                    float v = fmaf(-2.0f, acc[i][j], norm);
+                    if (v < best[i]) {
+                        best[i] = v;
+                        best_idx[i] = c;
+                    }
+                    acc[i][j] = 0.0f;
                 }
             }
         }
