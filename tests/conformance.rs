@@ -1,6 +1,7 @@
 //! Every backend against the CPU reference (`backend::cpu`): one body per kernel, generic over
-//! `Backend`, instantiated by `conformance!` for `cpu`, `wgpu` and `wgpu_windowed` (tiny point
-//! windows and buffer chunks, so the split paths run on small inputs).
+//! `Backend`, instantiated by `conformance!` for `cpu`, `wgpu`, `wgpu_windowed` (tiny point
+//! windows and buffer chunks, so the split paths run on small inputs) and `cuda`; plus `cuda`
+//! against `wgpu` directly (`cuda_matches_wgpu`).
 //!
 //! - sort: bit-exact (keys and values).
 //! - assignment: labels equal, except at true near-ties: the two centroids' squared distances
@@ -9,12 +10,14 @@
 //! - update: counts exact; sums within `SUM_TOLERANCE` of the magnitude of the summed values.
 //!
 //! Without a wgpu adapter the wgpu tests print `skipped: no wgpu adapter (<why>)` and pass,
-//! unless `REQUIRE_GPU_ADAPTER=1`, which makes them fail.
+//! unless `REQUIRE_GPU_ADAPTER=1`, which makes them fail. Without a usable CUDA driver the
+//! cuda tests print `skipped: no CUDA driver (<why>)` and pass, unless `REQUIRE_CUDA=1`.
 
 use std::sync::OnceLock;
 
 use splatpress::backend::Backend;
 use splatpress::backend::cpu::{self, Cpu};
+use splatpress::backend::cuda::CudaBackend;
 use splatpress::backend::wgpu::{WgpuBackend, WgpuOptions};
 
 /// Squared distances this close (relative) are a tie that rounding may break either way: the
@@ -64,6 +67,21 @@ fn wgpu_windowed() -> Option<&'static WgpuBackend> {
     })
 }
 
+/// The shared CUDA backend, or `None` after printing why the test is skipped.
+fn cuda() -> Option<&'static CudaBackend> {
+    static SLOT: OnceLock<Result<CudaBackend, String>> = OnceLock::new();
+    match SLOT.get_or_init(|| CudaBackend::new().map_err(|e| e.to_string())) {
+        Ok(backend) => Some(backend),
+        Err(why) => {
+            if std::env::var("REQUIRE_CUDA").as_deref() == Ok("1") {
+                panic!("REQUIRE_CUDA=1 but no usable CUDA: {why}");
+            }
+            eprintln!("skipped: no CUDA driver ({why})");
+            None
+        }
+    }
+}
+
 macro_rules! conformance {
     ($($body:ident),* $(,)?) => {$(
         mod $body {
@@ -80,6 +98,12 @@ macro_rules! conformance {
             #[test]
             fn wgpu_windowed() {
                 if let Some(backend) = super::wgpu_windowed() {
+                    super::$body(backend);
+                }
+            }
+            #[test]
+            fn cuda() {
+                if let Some(backend) = super::cuda() {
                     super::$body(backend);
                 }
             }
@@ -408,5 +432,147 @@ fn kmeans_assign_on_palette_shapes<B: Backend>(backend: &B) {
     eprintln!(
         "{}: palette shapes: {near_ties} labels differ at near-ties",
         backend.name()
+/// Rows wider than the tiled kernel's shared memory (dim 100, 80) take the simple kernel; the
+/// tiled kernel at dim 75 (its widest) and at K not a multiple of its tile.
+#[test]
+fn cuda_assign_wide_rows_and_odd_tiles() {
+    let Some(backend) = cuda() else {
+        return;
+    };
+    let mut rng = Rng(6);
+    let mut near = 0;
+    for (n, k, dim) in [
+        (3001, 300, 100),
+        (3001, 129, 80),
+        (257, 1, 1),
+        (1000, 4097, 3),
+    ] {
+        let points: Vec<f32> = (0..n * dim).map(|_| rng.signed()).collect();
+        let centroids: Vec<f32> = (0..k * dim).map(|_| rng.signed()).collect();
+        near += check_assign(backend, &points, &centroids, dim, &[]);
+    }
+    eprintln!("cuda wide/odd: {near} labels differ at near-ties");
+}
+
+/// Mismatched lengths and out-of-range labels are errors, not panics or memory corruption.
+#[test]
+fn cuda_rejects_bad_arguments() {
+    let Some(backend) = cuda() else {
+        return;
+    };
+    let p = backend.upload(&[0f32; 90]).unwrap();
+    let c = backend.upload(&[0f32; 45]).unwrap();
+    let mut l = backend.zeros::<u32>(3).unwrap();
+    let err = backend
+        .kmeans_assign(&p, &c, 45, &mut l, &mut ())
+        .unwrap_err();
+    assert!(err.to_string().contains("3 labels for 2 points"), "{err}");
+    let labels = backend.upload(&[0u32, 5]).unwrap();
+    let mut sums = backend.zeros::<f32>(2 * 45).unwrap();
+    let mut counts = backend.zeros::<u32>(2).unwrap();
+    let err = backend
+        .kmeans_update(&p, &labels, 45, 2, &mut sums, &mut counts)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("point 1 has a label outside 0..2"),
+        "{err}"
+    );
+    let mut k = backend.upload(&[1u64, 2]).unwrap();
+    let mut v = backend.upload(&[1u32]).unwrap();
+    assert!(backend.sort_pairs(&mut k, &mut v).is_err());
+    // The backend still works after the errors.
+    let mut k = backend.upload(&[2u64, 1]).unwrap();
+    let mut v = backend.upload(&[0u32, 1]).unwrap();
+    backend.sort_pairs(&mut k, &mut v).unwrap();
+    assert_eq!(backend.download(&v).unwrap(), [1, 0]);
+}
+
+/// `cuda` against `wgpu` directly on one k-means step (assignment, then update from the CUDA
+/// labels) and a sort: labels equal except at near-ties, counts exact, sums within tolerance,
+/// sort bit-exact.
+#[test]
+fn cuda_matches_wgpu() {
+    let (Some(cuda), Some(wgpu)) = (cuda(), wgpu_default()) else {
+        return;
+    };
+    let (n, k, dim) = (20_000, 1024, 45);
+    let mut rng = Rng(7);
+    let points: Vec<f32> = (0..n * dim).map(|_| rng.signed()).collect();
+    let centroids: Vec<f32> = (0..k * dim).map(|_| rng.signed()).collect();
+    let labels_of = |b: &dyn Fn() -> Vec<u32>| b();
+    let cuda_labels = labels_of(&|| {
+        let p = cuda.upload(&points).unwrap();
+        let c = cuda.upload(&centroids).unwrap();
+        let mut l = cuda.zeros::<u32>(n).unwrap();
+        cuda.kmeans_assign(&p, &c, dim, &mut l, &mut ()).unwrap();
+        cuda.download(&l).unwrap()
+    });
+    let wgpu_labels = labels_of(&|| {
+        let p = wgpu.upload(&points).unwrap();
+        let c = wgpu.upload(&centroids).unwrap();
+        let mut l = wgpu.zeros::<u32>(n).unwrap();
+        wgpu.kmeans_assign(&p, &c, dim, &mut l, &mut ()).unwrap();
+        wgpu.download(&l).unwrap()
+    });
+    let mut near = 0;
+    for i in 0..n {
+        if cuda_labels[i] != wgpu_labels[i] {
+            let x = &points[i * dim..(i + 1) * dim];
+            let a = squared_distance(x, &centroids[cuda_labels[i] as usize * dim..][..dim]);
+            let b = squared_distance(x, &centroids[wgpu_labels[i] as usize * dim..][..dim]);
+            assert!(
+                (a - b).abs() <= NEAR_TIE * a.max(b),
+                "point {i}: cuda {} ({a}) vs wgpu {} ({b})",
+                cuda_labels[i],
+                wgpu_labels[i]
+            );
+            near += 1;
+        }
+    }
+    let update = |b: &dyn Fn() -> (Vec<f32>, Vec<u32>)| b();
+    let (cs, cc) = update(&|| {
+        let p = cuda.upload(&points).unwrap();
+        let l = cuda.upload(&cuda_labels).unwrap();
+        let mut s = cuda.zeros::<f32>(k * dim).unwrap();
+        let mut c = cuda.zeros::<u32>(k).unwrap();
+        cuda.kmeans_update(&p, &l, dim, k, &mut s, &mut c).unwrap();
+        (cuda.download(&s).unwrap(), cuda.download(&c).unwrap())
+    });
+    let (ws, wc) = update(&|| {
+        let p = wgpu.upload(&points).unwrap();
+        let l = wgpu.upload(&cuda_labels).unwrap();
+        let mut s = wgpu.zeros::<f32>(k * dim).unwrap();
+        let mut c = wgpu.zeros::<u32>(k).unwrap();
+        wgpu.kmeans_update(&p, &l, dim, k, &mut s, &mut c).unwrap();
+        (wgpu.download(&s).unwrap(), wgpu.download(&c).unwrap())
+    });
+    assert_eq!(cc, wc, "counts");
+    for e in 0..k * dim {
+        let tol = SUM_TOLERANCE * f64::from(cc[e / dim]).max(1.0);
+        assert!(
+            (f64::from(cs[e]) - f64::from(ws[e])).abs() <= tol,
+            "sum {e}: cuda {} wgpu {}",
+            cs[e],
+            ws[e]
+        );
+    }
+    let keys: Vec<u64> = (0..100_003).map(|_| rng.next() >> rng.below(64)).collect();
+    let values: Vec<u32> = (0..keys.len() as u32).collect();
+    let sorted = |b: &dyn Fn() -> (Vec<u64>, Vec<u32>)| b();
+    let c = sorted(&|| {
+        let mut k = cuda.upload(&keys).unwrap();
+        let mut v = cuda.upload(&values).unwrap();
+        cuda.sort_pairs(&mut k, &mut v).unwrap();
+        (cuda.download(&k).unwrap(), cuda.download(&v).unwrap())
+    });
+    let w = sorted(&|| {
+        let mut k = wgpu.upload(&keys).unwrap();
+        let mut v = wgpu.upload(&values).unwrap();
+        wgpu.sort_pairs(&mut k, &mut v).unwrap();
+        (wgpu.download(&k).unwrap(), wgpu.download(&v).unwrap())
+    });
+    assert!(c == w, "sorted pairs differ");
+    eprintln!(
+        "cuda vs wgpu: n={n} k={k} dim={dim}: {near} labels differ at near-ties; update and sort agree"
     );
 }

@@ -11,6 +11,7 @@
 //! `cpu.rs` defines what every kernel computes; the conformance tests hold the others to it.
 
 pub mod cpu;
+pub mod cuda;
 pub mod select;
 pub mod wgpu;
 

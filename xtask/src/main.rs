@@ -6,6 +6,7 @@
 
 mod apt;
 mod npm;
+mod ptx;
 mod run;
 mod test;
 
@@ -25,9 +26,16 @@ Tasks:
              the tests get SPLAT_TRANSFORM and SPLAT_TRANSFORM_NODE
           3. cargo fmt --all -- --check
           4. cargo clippy --workspace --all-targets -- -D warnings
-          5. cargo test --workspace --no-fail-fast, with SPLATPRESS_REQUIRE_INTEROP=1
+          5. cargo xtask ptx --check (committed PTX == NVRTC 11.8 build; ptxas sm_75/sm_86)
+          6. cargo test --workspace --no-fail-fast, with SPLATPRESS_REQUIRE_INTEROP=1,
+             SPLATPRESS_REQUIRE_BROWSER=1 and REQUIRE_GPU_ADAPTER=1
         --no-install skips steps 1 and 2 (and the interop requirement when
         splat-transform is absent). Arguments after `--` go to `cargo test`.
+  ptx [--check] [--validate]
+        Compile kernels/*.cu to kernels/ptx/*.ptx with NVRTC 11.8 for compute_75
+        (the wheels are set up in a venv under <target>); --check: fail if the
+        committed PTX is stale, then run ptxas for sm_75 and sm_86; --validate:
+        only the ptxas step.
   bench [<cargo bench args>]
         Run the benchmarks (cargo bench --workspace).
   help  Show this text.
@@ -42,6 +50,7 @@ fn main() -> ExitCode {
     let result = match task {
         "test" => test::run(rest),
         "bench" => test::bench(rest),
+        "ptx" => ptx::run(rest),
         "help" | "-h" | "--help" => {
             print!("{HELP}");
             Ok(())

@@ -1,0 +1,115 @@
+//! `splatpress devices`: what the CUDA driver sees, and whether our PTX loads on each GPU.
+
+use serde::Serialize;
+
+use super::driver::{self, Device, Module};
+use super::ptx;
+use crate::Result;
+use cudarc::driver::sys::CUdevice_attribute as Attr;
+
+/// One CUDA device as the driver reports it, with the outcome of loading our kernels.
+#[derive(Debug, Clone, Serialize)]
+pub struct CudaDeviceReport {
+    /// Device ordinal (as in `CUDA_VISIBLE_DEVICES` order).
+    pub ordinal: usize,
+    /// Device name, e.g. "Tesla T4".
+    pub name: String,
+    /// Compute capability, e.g. "7.5".
+    pub compute_capability: String,
+    /// Total device memory in bytes.
+    pub memory_bytes: usize,
+    /// Free device memory in bytes when the report was made.
+    pub free_bytes: usize,
+    /// Multiprocessor count.
+    pub multiprocessors: i32,
+    /// CUDA version the driver supports, e.g. "12.8".
+    pub driver_cuda_version: String,
+    /// Kernel-module version of the driver (e.g. "580.159.04"), where the OS shows it.
+    pub driver_version: Option<String>,
+    /// Compute mode: "default", "exclusive-process", "prohibited" (or "exclusive-thread").
+    pub compute_mode: String,
+    /// True when every embedded PTX module loaded (JIT-compiled) on this device.
+    pub ptx_loads: bool,
+    /// Why it did not, if it did not.
+    pub error: Option<String>,
+    /// Milliseconds spent loading the modules in this process. The first load on a machine is
+    /// the driver's JIT; later loads may come from its cache (~/.nv/ComputeCache).
+    pub load_ms: Option<f64>,
+}
+
+/// Every CUDA device with its report. Fails (without panicking) when no driver is present or
+/// the driver is unusable; per-device problems are recorded in the report instead.
+pub fn devices() -> Result<Vec<CudaDeviceReport>> {
+    let version = driver::init_driver()?;
+    let mut count = 0;
+    // SAFETY: plain driver call after cuInit.
+    unsafe {
+        driver::check(
+            cudarc::driver::sys::cuDeviceGetCount(&mut count),
+            "cuDeviceGetCount",
+        )?;
+    }
+    let mut out = Vec::new();
+    for ordinal in 0..count.max(0) as usize {
+        out.push(report(ordinal, version));
+    }
+    Ok(out)
+}
+
+fn report(ordinal: usize, version: i32) -> CudaDeviceReport {
+    let mut r = CudaDeviceReport {
+        ordinal,
+        name: String::new(),
+        compute_capability: String::new(),
+        memory_bytes: 0,
+        free_bytes: 0,
+        multiprocessors: 0,
+        driver_cuda_version: format!("{}.{}", version / 1000, (version % 1000) / 10),
+        driver_version: driver::kernel_driver_version(),
+        compute_mode: String::new(),
+        ptx_loads: false,
+        error: None,
+        load_ms: None,
+    };
+    let mut dev = 0;
+    // SAFETY: ordinal < cuDeviceGetCount.
+    let rc = unsafe { cudarc::driver::sys::cuDeviceGet(&mut dev, ordinal as i32) };
+    if let Err(e) = driver::check(rc, "cuDeviceGet") {
+        r.error = Some(e.to_string());
+        return r;
+    }
+    r.name = driver::device_name(dev).unwrap_or_default();
+    let attr = |a| driver::attribute(dev, a).unwrap_or(-1);
+    r.compute_capability = format!(
+        "{}.{}",
+        attr(Attr::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR),
+        attr(Attr::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)
+    );
+    r.multiprocessors = attr(Attr::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
+    r.compute_mode = match attr(Attr::CU_DEVICE_ATTRIBUTE_COMPUTE_MODE) {
+        0 => "default",
+        1 => "exclusive-thread",
+        2 => "prohibited",
+        3 => "exclusive-process",
+        _ => "unknown",
+    }
+    .into();
+    let loaded = Device::open(ordinal).and_then(|device| {
+        let (free, total) = device.memory()?;
+        r.free_bytes = free;
+        r.memory_bytes = total;
+        let mut ms = 0.0;
+        for module in ptx::ALL {
+            ms += Module::load(module.source, module.name)?.load_ms;
+        }
+        Ok(ms)
+    });
+    match loaded {
+        Ok(ms) => {
+            r.ptx_loads = true;
+            r.load_ms = Some(ms);
+        }
+        Err(e) => r.error = Some(e.to_string()),
+    }
+    r
+}

@@ -1,0 +1,202 @@
+//! k-means on the device: assignment (`kmeans_assign_tiled`: 128 points × 128 centroids per
+//! block tile in GEMM form, or `kmeans_assign_simple` for rows too long for shared memory) and
+//! the deterministic update (histogram → scan → stable radix sort of point ids by label →
+//! per-cluster f64 sums in point order).
+
+use super::driver::Arg;
+use super::{CudaBackend, CudaBuffer, cuda_error, to_u32};
+use crate::Result;
+
+/// Points per block and centroids per tile of `kmeans_assign_tiled` (kernels/kmeans.cu).
+const ASSIGN_P: usize = 128;
+const ASSIGN_C: usize = 128;
+/// Dimensions per centroid chunk; packed rows are padded to a multiple.
+const ASSIGN_DC: usize = 15;
+/// Widest padded row the tiled kernel keeps in 48 KiB of shared memory (with the centroid
+/// chunk and the 1 KiB reduction buffer).
+const ASSIGN_MAX_DIM_PAD: usize = 75;
+const THREADS: u32 = 256;
+
+impl CudaBackend {
+    /// See [`crate::backend::Backend::kmeans_assign`].
+    pub(super) fn assign(
+        &self,
+        points: &CudaBuffer<f32>,
+        centroids: &CudaBuffer<f32>,
+        dim: usize,
+        labels: &mut CudaBuffer<u32>,
+    ) -> Result<()> {
+        if dim == 0 || !points.len().is_multiple_of(dim) || !centroids.len().is_multiple_of(dim) {
+            return Err(cuda_error(format!(
+                "kmeans_assign: {} point values and {} centroid values are not whole rows of {dim}",
+                points.len(),
+                centroids.len()
+            )));
+        }
+        let n = points.len() / dim;
+        let k = centroids.len() / dim;
+        if labels.len() != n {
+            return Err(cuda_error(format!(
+                "kmeans_assign: {} labels for {n} points",
+                labels.len()
+            )));
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        if k == 0 {
+            return Err(cuda_error("kmeans_assign: no centroids"));
+        }
+        let n32 = to_u32(n, "n")?;
+        let dim32 = to_u32(dim, "dim")?;
+        let dim_pad = dim.div_ceil(ASSIGN_DC) * ASSIGN_DC;
+        if dim_pad > ASSIGN_MAX_DIM_PAD {
+            return self.kernels.assign_simple.launch(
+                n32.div_ceil(THREADS),
+                THREADS,
+                0,
+                &[
+                    Arg::Ptr(points.ptr()),
+                    Arg::U32(n32),
+                    Arg::U32(dim32),
+                    Arg::Ptr(centroids.ptr()),
+                    Arg::U32(to_u32(k, "k")?),
+                    Arg::Ptr(labels.ptr()),
+                ],
+            );
+        }
+        let k_pad = k.div_ceil(ASSIGN_C) * ASSIGN_C;
+        let packed = self
+            .device
+            .allocate::<f32>(dim_pad * k_pad, "packed centroids")?;
+        let norms = self.device.allocate::<f32>(k_pad, "centroid norms")?;
+        let k_pad32 = to_u32(k_pad, "k")?;
+        let dim_pad32 = dim_pad as u32;
+        self.kernels.pack_centroids.launch(
+            k_pad32.div_ceil(THREADS),
+            THREADS,
+            0,
+            &[
+                Arg::Ptr(centroids.ptr()),
+                Arg::U32(to_u32(k, "k")?),
+                Arg::U32(dim32),
+                Arg::U32(dim_pad32),
+                Arg::U32(k_pad32),
+                Arg::Ptr(packed.ptr()),
+                Arg::Ptr(norms.ptr()),
+            ],
+        )?;
+        let shared = ((dim_pad * ASSIGN_P + ASSIGN_DC * ASSIGN_C) * 4) as u32;
+        self.kernels.assign_tiled.launch(
+            n32.div_ceil(ASSIGN_P as u32),
+            THREADS,
+            shared,
+            &[
+                Arg::Ptr(points.ptr()),
+                Arg::U32(n32),
+                Arg::U32(dim32),
+                Arg::U32(dim_pad32),
+                Arg::Ptr(packed.ptr()),
+                Arg::Ptr(norms.ptr()),
+                Arg::U32(k_pad32),
+                Arg::Ptr(labels.ptr()),
+            ],
+        )?;
+        // The temporaries are freed on return, after the launch completes (cuMemFree waits).
+        self.device.synchronize("kmeans_assign")
+    }
+
+    /// See [`crate::backend::Backend::kmeans_update`].
+    pub(super) fn update(
+        &self,
+        points: &CudaBuffer<f32>,
+        labels: &CudaBuffer<u32>,
+        dim: usize,
+        k: usize,
+        sums: &mut CudaBuffer<f32>,
+        counts: &mut CudaBuffer<u32>,
+    ) -> Result<()> {
+        if dim == 0 || !points.len().is_multiple_of(dim) {
+            return Err(cuda_error(format!(
+                "kmeans_update: {} point values are not whole rows of {dim}",
+                points.len()
+            )));
+        }
+        let n = points.len() / dim;
+        if labels.len() != n || sums.len() != k * dim || counts.len() != k {
+            return Err(cuda_error(format!(
+                "kmeans_update: {} labels, {} sums and {} counts for {n} points, k = {k}, dim = {dim}",
+                labels.len(),
+                sums.len(),
+                counts.len()
+            )));
+        }
+        if k == 0 {
+            return Ok(());
+        }
+        self.device.zero(counts)?;
+        if n == 0 {
+            return self.device.zero(sums);
+        }
+        let n32 = to_u32(n, "n")?;
+        let k32 = to_u32(k, "k")?;
+        // 1. counts (exact); labels >= k are reported, not counted.
+        let bad = self.device.allocate::<u32>(1, "label check")?;
+        self.device.zero(&bad)?;
+        self.kernels.label_histogram.launch(
+            n32.div_ceil(THREADS),
+            THREADS,
+            0,
+            &[
+                Arg::Ptr(labels.ptr()),
+                Arg::U32(n32),
+                Arg::U32(k32),
+                Arg::Ptr(counts.ptr()),
+                Arg::Ptr(bad.ptr()),
+            ],
+        )?;
+        let bad_index = self.device.copy_to_host(&bad)?[0];
+        if bad_index != 0 {
+            let i = (bad_index - 1) as usize;
+            return Err(cuda_error(format!(
+                "kmeans_update: point {i} has a label outside 0..{k}"
+            )));
+        }
+        // 2. starts = exclusive scan of counts.
+        let starts = self.device.allocate::<u32>(k, "cluster starts")?;
+        self.device.copy_device(&starts, counts)?;
+        self.scan(&starts, k32)?;
+        // 3. members = point ids stably sorted by label.
+        let keys = self.device.allocate::<u64>(n, "label keys")?;
+        let members = self.device.allocate::<u32>(n, "members")?;
+        self.kernels.label_pairs.launch(
+            n32.div_ceil(THREADS),
+            THREADS,
+            0,
+            &[
+                Arg::Ptr(labels.ptr()),
+                Arg::U32(n32),
+                Arg::Ptr(keys.ptr()),
+                Arg::Ptr(members.ptr()),
+            ],
+        )?;
+        let label_bits = 32 - (k32 - 1).leading_zeros();
+        let shifts: Vec<u32> = (0..label_bits.div_ceil(8)).map(|d| 8 * d).collect();
+        self.radix_passes(&keys, &members, n32, &shifts)?;
+        // 4. per-cluster sums in member order.
+        self.kernels.segment_sum.launch(
+            k32,
+            THREADS,
+            0,
+            &[
+                Arg::Ptr(points.ptr()),
+                Arg::U32(to_u32(dim, "dim")?),
+                Arg::Ptr(members.ptr()),
+                Arg::Ptr(starts.ptr()),
+                Arg::Ptr(counts.ptr()),
+                Arg::Ptr(sums.ptr()),
+            ],
+        )?;
+        self.device.synchronize("kmeans_update")
+    }
+}
