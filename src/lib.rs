@@ -55,6 +55,9 @@ pub fn compress(
             AnyBackend::Wgpu(b) => {
                 encode::pipeline::compress_with(b.as_ref(), scene, options, progress)
             }
+            AnyBackend::Cuda(b) => {
+                encode::pipeline::compress_with(b.as_ref(), scene, options, progress)
+            }
         };
         match result {
             Err(e @ Error::Backend { .. }) if under_auto => {

@@ -432,6 +432,9 @@ fn kmeans_assign_on_palette_shapes<B: Backend>(backend: &B) {
     eprintln!(
         "{}: palette shapes: {near_ties} labels differ at near-ties",
         backend.name()
+    );
+}
+
 /// Rows wider than the tiled kernel's shared memory (dim 100, 80) take the simple kernel; the
 /// tiled kernel at dim 75 (its widest) and at K not a multiple of its tile.
 #[test]

@@ -292,10 +292,15 @@ pub fn devices(json: bool) -> Result<()> {
         })
         .collect();
     let auto = select::select(Choice::Auto)?.0.name();
+    let cuda = splatpress::backend::cuda::devices();
     if json {
-        return print_json(
-            &serde_json::json!({"backends": backends, "wgpu_adapters": adapters, "auto": auto}),
-        );
+        let cuda_devices = match &cuda {
+            Ok(list) => serde_json::json!(list),
+            Err(e) => serde_json::json!({"error": select::reason(e)}),
+        };
+        return print_json(&serde_json::json!({
+            "backends": backends, "cuda_devices": cuda_devices, "wgpu_adapters": adapters, "auto": auto
+        }));
     }
     let mut text = String::from("backends:\n");
     for b in &backends {
@@ -313,6 +318,30 @@ pub fn devices(json: bool) -> Result<()> {
             )
         };
         text += &line;
+    }
+    match &cuda {
+        Ok(list) => {
+            text += &format!("cuda devices ({}):\n", list.len());
+            for d in list {
+                text += &format!(
+                    "  {}: {} (compute {}, {} MiB, {} SMs) driver {} (CUDA {}), mode {}, PTX {}\n",
+                    d.ordinal,
+                    d.name,
+                    d.compute_capability,
+                    d.memory_bytes >> 20,
+                    d.multiprocessors,
+                    d.driver_version.as_deref().unwrap_or("?"),
+                    d.driver_cuda_version,
+                    d.compute_mode,
+                    if d.ptx_loads {
+                        "loads".to_string()
+                    } else {
+                        "does NOT load".to_string()
+                    },
+                );
+            }
+        }
+        Err(e) => text += &format!("cuda devices: none ({})\n", select::reason(e)),
     }
     text += &format!("wgpu adapters ({}):\n", adapters.len());
     for a in &adapters {

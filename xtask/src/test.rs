@@ -99,7 +99,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     ));
     let ptx_start = std::time::Instant::now();
     eprintln!("==> cargo xtask ptx --check");
-    crate::ptx::run(&["--check".to_string()]).map_err(|e| format!("step `ptx --check` failed: {e}"))?;
+    crate::ptx::run(&["--check".to_string()])
+        .map_err(|e| format!("step `ptx --check` failed: {e}"))?;
     timings.push(("ptx --check", ptx_start.elapsed().as_secs_f64()));
     let mut test = cargo_in(&cargo, &root);
     // --no-fail-fast: one failing test binary should not hide the others' results.
