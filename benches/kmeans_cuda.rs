@@ -116,7 +116,7 @@ impl Progress for Recorder {
                     .unwrap()
                     .push((stage.to_string(), secs, gpu, host));
             }
-            Event::Step { .. } => {}
+            Event::Step { .. } | Event::Note(_) => {}
         }
     }
 }
