@@ -1,5 +1,6 @@
 //! One integration-test binary; each module covers one area.
 
+mod backends;
 mod bad_input;
 mod browser;
 mod cli;
