@@ -117,16 +117,21 @@ impl Kernels {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Packed, Range, Sink, distances, scan};
+    use std::arch::x86_64::*;
+
+    use super::{LANES, PADDING, Packed, Range, Sink, distances, scan_with};
 
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) unsafe fn scan_avx512(p: &[f32], k: &Packed, c: &[Range<usize>], s: Sink<'_>) {
-        scan::<8, true>(p, k, c, s)
+        scan_with::<8>(p, k, c, s, |rows, packed, tiles| {
+            // SAFETY: this closure only runs inside scan_avx512, on a CPU with AVX-512F.
+            unsafe { block_min_avx512(rows, packed, tiles) }
+        })
     }
 
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn scan_avx2(p: &[f32], k: &Packed, c: &[Range<usize>], s: Sink<'_>) {
-        scan::<4, true>(p, k, c, s)
+        scan_with::<4>(p, k, c, s, super::block_min::<4, true>)
     }
 
     #[target_feature(enable = "avx512f,avx2,fma")]
@@ -137,6 +142,65 @@ mod x86 {
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn distances_avx2(x: &[f32], k: &Packed, t: Range<usize>, o: &mut [f32]) {
         distances::<true>(x, k, t, o)
+    }
+
+    /// [`super::block_min`] for 8 rows with AVX-512 intrinsics: the 8 accumulators and the
+    /// running best values and slots of every lane stay in registers (the portable version
+    /// spills them to the stack inside the dimension loop).
+    #[target_feature(enable = "avx512f")]
+    unsafe fn block_min_avx512(
+        rows: &[f32],
+        packed: &Packed,
+        tiles: Range<usize>,
+    ) -> [(f32, u32); 8] {
+        let dim = packed.dim;
+        assert!(rows.len() >= 8 * dim && packed.values.len() >= tiles.end * dim * LANES);
+        let x = rows.as_ptr();
+        let lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        let mut best = [_mm512_set1_ps(f32::INFINITY); 8];
+        let mut slot = [_mm512_set1_epi32(PADDING as i32); 8];
+        for t in tiles {
+            // SAFETY (all pointer reads): t < tiles.end, so the tile's dim·LANES values and
+            // its LANES norms are inside the vectors checked above; d < dim and r < 8 keep
+            // the row reads inside rows[..8·dim].
+            let norms = unsafe { _mm512_loadu_ps(packed.norms.as_ptr().add(t * LANES)) };
+            let tile = unsafe { packed.values.as_ptr().add(t * dim * LANES) };
+            let (mut a0, mut a1, mut a2, mut a3) = (norms, norms, norms, norms);
+            let (mut a4, mut a5, mut a6, mut a7) = (norms, norms, norms, norms);
+            for d in 0..dim {
+                let c = unsafe { _mm512_loadu_ps(tile.add(d * LANES)) };
+                let row = |r: usize| unsafe { _mm512_set1_ps(*x.add(r * dim + d)) };
+                a0 = _mm512_fmadd_ps(row(0), c, a0);
+                a1 = _mm512_fmadd_ps(row(1), c, a1);
+                a2 = _mm512_fmadd_ps(row(2), c, a2);
+                a3 = _mm512_fmadd_ps(row(3), c, a3);
+                a4 = _mm512_fmadd_ps(row(4), c, a4);
+                a5 = _mm512_fmadd_ps(row(5), c, a5);
+                a6 = _mm512_fmadd_ps(row(6), c, a6);
+                a7 = _mm512_fmadd_ps(row(7), c, a7);
+            }
+            let ids = _mm512_add_epi32(_mm512_set1_epi32((t * LANES) as i32), lanes);
+            for (r, acc) in [a0, a1, a2, a3, a4, a5, a6, a7].into_iter().enumerate() {
+                let better = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(acc, best[r]);
+                best[r] = _mm512_mask_mov_ps(best[r], better, acc);
+                slot[r] = _mm512_mask_mov_epi32(slot[r], better, ids);
+            }
+        }
+        let mut out = [(f32::INFINITY, PADDING); 8];
+        for r in 0..8 {
+            let (mut values, mut slots) = ([0f32; LANES], [0u32; LANES]);
+            // SAFETY: both arrays hold exactly one 512-bit register.
+            unsafe {
+                _mm512_storeu_ps(values.as_mut_ptr(), best[r]);
+                _mm512_storeu_si512(slots.as_mut_ptr().cast(), slot[r]);
+            }
+            for j in 0..LANES {
+                if values[j] < out[r].0 || (values[j] == out[r].0 && slots[j] < out[r].1) {
+                    out[r] = (values[j], slots[j]);
+                }
+            }
+        }
+        out
     }
 }
 
@@ -152,6 +216,18 @@ fn scan<const ROWS: usize, const FMA: bool>(
     chunks: &[Range<usize>],
     sink: Sink<'_>,
 ) {
+    scan_with::<ROWS>(points, packed, chunks, sink, block_min::<ROWS, FMA>)
+}
+
+/// Blocks of ROWS points (scaled by −2, zero-padded) against each chunk of tiles, through `block`.
+#[inline(always)]
+fn scan_with<const ROWS: usize>(
+    points: &[f32],
+    packed: &Packed,
+    chunks: &[Range<usize>],
+    sink: Sink<'_>,
+    block: impl Fn(&[f32], &Packed, Range<usize>) -> [(f32, u32); ROWS],
+) {
     let dim = packed.dim;
     let n = points.len() / dim;
     let blocks = n.div_ceil(ROWS);
@@ -163,7 +239,7 @@ fn scan<const ROWS: usize, const FMA: bool>(
     for (chunk, tiles) in chunks.iter().enumerate() {
         for b in 0..blocks {
             let rows = &scaled[b * ROWS * dim..(b + 1) * ROWS * dim];
-            let mins = block_min::<ROWS, FMA>(rows, packed, tiles.clone());
+            let mins = block(rows, packed, tiles.clone());
             for (r, (v, slot)) in mins.into_iter().enumerate() {
                 if b * ROWS + r < n {
                     sink(b * ROWS + r, chunk, v, slot);
