@@ -108,13 +108,13 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         (true, _) => usage_error("with --sample, give only OUTPUT"),
         (false, _) => usage_error("give INPUT and OUTPUT, or --sample OUTPUT"),
     };
-    if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if !parent.is_dir() {
-            return Err(Error::output(
-                output,
-                format!("folder {} does not exist", parent.display()),
-            ));
-        }
+    if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty())
+        && !parent.is_dir()
+    {
+        return Err(Error::output(
+            output,
+            format!("folder {} does not exist", parent.display()),
+        ));
     }
     if input.is_some_and(|i| i == output) {
         return Err(Error::output(output, "output would overwrite the input"));

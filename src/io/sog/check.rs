@@ -151,17 +151,17 @@ pub fn check(sog: &Sog) -> Vec<String> {
     }
 
     // quats alpha: mode tag 252..=255 for every splat.
-    if let Some((name, quats)) = named(sog, &meta.quats.files, 0) {
-        if sized(quats) {
-            let n = count.min(quats.rgba.len() / 4);
-            let bad: Vec<usize> = (0..n).filter(|&i| quats.rgba[i * 4 + 3] < 252).collect();
-            if let Some(&first) = bad.first() {
-                out.push(format!(
+    if let Some((name, quats)) = named(sog, &meta.quats.files, 0)
+        && sized(quats)
+    {
+        let n = count.min(quats.rgba.len() / 4);
+        let bad: Vec<usize> = (0..n).filter(|&i| quats.rgba[i * 4 + 3] < 252).collect();
+        if let Some(&first) = bad.first() {
+            out.push(format!(
                     "`{name}`: {} splats have an alpha (mode tag) outside 252..=255, first at texel {first} (alpha {})",
                     bad.len(),
                     quats.rgba[first * 4 + 3]
                 ));
-            }
         }
     }
 
@@ -194,21 +194,20 @@ pub fn check(sog: &Sog) -> Vec<String> {
                 ));
             }
         }
-        if let Some((name, labels)) = named(sog, &shn.files, 1) {
-            if sized(labels) {
-                let n = count.min(labels.rgba.len() / 4);
-                let label = |i: usize| {
-                    u32::from(labels.rgba[i * 4]) | (u32::from(labels.rgba[i * 4 + 1]) << 8)
-                };
-                let bad: Vec<usize> = (0..n).filter(|&i| label(i) >= shn.count).collect();
-                if let Some(&first) = bad.first() {
-                    out.push(format!(
+        if let Some((name, labels)) = named(sog, &shn.files, 1)
+            && sized(labels)
+        {
+            let n = count.min(labels.rgba.len() / 4);
+            let label =
+                |i: usize| u32::from(labels.rgba[i * 4]) | (u32::from(labels.rgba[i * 4 + 1]) << 8);
+            let bad: Vec<usize> = (0..n).filter(|&i| label(i) >= shn.count).collect();
+            if let Some(&first) = bad.first() {
+                out.push(format!(
                         "`{name}`: {} labels are not below shN.count {}, first at texel {first} (label {})",
                         bad.len(),
                         shn.count,
                         label(first)
                     ));
-                }
             }
         }
     }
