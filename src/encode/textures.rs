@@ -164,7 +164,11 @@ pub fn quats(rotations: &[[f32; 4]], width: u32, height: u32) -> Image {
     })
 }
 
-/// The quats.webp texel of one (w, x, y, z) quaternion.
+/// The quats.webp texel of one (w, x, y, z) quaternion: smallest three, A = 252 + index of
+/// the largest. Each kept component is stored as the floor or the ceiling of its scaled
+/// value; of the 8 combinations, the one whose decoded rotation (engine formulas) is closest
+/// to the input is chosen. That bounds the angle error by 0.6° where rounding each byte on
+/// its own reaches 0.9° (the decoder rebuilds the fourth component from the three).
 pub fn quat_texel(q: &[f32; 4]) -> [u8; 4] {
     let q = q.map(f64::from);
     let norm = q.iter().map(|c| c * c).sum::<f64>().sqrt();
@@ -178,15 +182,36 @@ pub fn quat_texel(q: &[f32; 4]) -> [u8; 4] {
         }
     }
     let sign = if q[largest] < 0.0 { -1.0 } else { 1.0 };
-    let byte = |c: f64| {
-        let v = sign * c / norm * std::f64::consts::SQRT_2;
-        (255.0 * (v * 0.5 + 0.5)).round().clamp(0.0, 255.0) as u8
+    let unit = q.map(|c| sign * c / norm);
+    let kept: Vec<usize> = (0..4).filter(|&c| c != largest).collect();
+    let scaled = [0, 1, 2].map(|k| 255.0 * (unit[kept[k]] * std::f64::consts::SQRT_2 * 0.5 + 0.5));
+    let decode = |b: f64| (b / 255.0 - 0.5) * std::f64::consts::SQRT_2;
+    // Candidate `choice`: bit k set → ceiling for kept component k, else floor.
+    let candidate = |choice: u32| {
+        let bytes =
+            [0, 1, 2].map(|k| (scaled[k].floor() + f64::from((choice >> k) & 1)).clamp(0.0, 255.0));
+        let rest = (1.0 - bytes.iter().map(|&b| decode(b).powi(2)).sum::<f64>())
+            .max(0.0)
+            .sqrt();
+        // |⟨q, q'⟩| grows as the angle between them shrinks.
+        let dot = (0..3)
+            .map(|k| decode(bytes[k]) * unit[kept[k]])
+            .sum::<f64>()
+            + rest * unit[largest];
+        (bytes.map(|b| b as u8), dot.abs())
     };
-    let mut out = [0u8, 0, 0, 252 + largest as u8];
-    for (slot, c) in (0..4).filter(|&c| c != largest).enumerate() {
-        out[slot] = byte(q[c]);
+    // Start from plain rounding and move only to a strictly better combination.
+    let rounded = (0..3).fold(0, |c, k| {
+        c | (u32::from(scaled[k] - scaled[k].floor() >= 0.5) << k)
+    });
+    let mut best = candidate(rounded);
+    for choice in 0..8 {
+        let next = candidate(choice);
+        if next.1 > best.1 {
+            best = next;
+        }
     }
-    out
+    [best.0[0], best.0[1], best.0[2], 252 + largest as u8]
 }
 
 /// scales.webp: codebook indices of the three log-scales, A = 255.
