@@ -75,30 +75,20 @@ impl WgpuBackend {
             None
         };
 
+        // Running minimum distance per point, carried between the dispatches that split the
+        // centroid range (see `AssignShape::centroids_per_dispatch`); unused when k fits one.
+        let best_dist = self.raw_buffer(
+            (n * 4) as u64,
+            "best distances",
+            wgpu::BufferUsages::STORAGE,
+        );
+        let per_dispatch = shape.centroids_per_dispatch();
         for window in &windows {
-            let params = Params {
-                n: window.rows,
-                k: k32,
-                dim: shape.dim,
-                first_row: window.first_row,
-                ..Params::default()
-            };
             let source = &points.chunks[window.chunk];
             let groups = window.rows.div_ceil(shape.rows_per_group());
-            match &half {
-                None => self.dispatch(
-                    &mut encoder,
-                    Kernel::KmeansAssign,
-                    Some(shape),
-                    params,
-                    &[
-                        bind_range(source, window.byte_offset, window.byte_size),
-                        bind(centroid_buf),
-                        bind(label_buf),
-                    ],
-                    groups,
-                )?,
-                Some((cent16, points16)) => {
+            let point_binding = match &half {
+                None => bind_range(source, window.byte_offset, window.byte_size),
+                Some((_, points16)) => {
                     let values = window.rows * shape.dim;
                     self.dispatch(
                         &mut encoder,
@@ -114,15 +104,38 @@ impl WgpuBackend {
                         ],
                         values.div_ceil(WORKGROUP),
                     )?;
-                    self.dispatch(
-                        &mut encoder,
-                        Kernel::KmeansAssign,
-                        Some(shape),
-                        params,
-                        &[bind(points16), bind(cent16), bind(label_buf)],
-                        groups,
-                    )?;
+                    bind(points16)
                 }
+            };
+            let centroid_binding = match &half {
+                None => bind(centroid_buf),
+                Some((cent16, _)) => bind(cent16),
+            };
+            let mut first_centroid = 0;
+            while first_centroid < k32 {
+                let centroid_end = k32.min(first_centroid.saturating_add(per_dispatch));
+                self.dispatch(
+                    &mut encoder,
+                    Kernel::KmeansAssign,
+                    Some(shape),
+                    Params {
+                        n: window.rows,
+                        k: k32,
+                        dim: shape.dim,
+                        first_row: window.first_row,
+                        first_centroid,
+                        centroid_end,
+                        ..Params::default()
+                    },
+                    &[
+                        point_binding.clone(),
+                        centroid_binding.clone(),
+                        bind(label_buf),
+                        bind(&best_dist),
+                    ],
+                    groups,
+                )?;
+                first_centroid = centroid_end;
             }
         }
         self.ctx.queue.submit([encoder.finish()]);
