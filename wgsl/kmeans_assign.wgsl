@@ -5,7 +5,8 @@
 // Header constants: DIM (values per row), PTS (points per invocation, kept in registers),
 // TILE (centroids staged in workgroup memory at a time) and the alias `Scalar` (f32, or f16
 // with `enable f16;` for half-precision storage; accumulation is always f32).
-// Params read: n (rows in this window), k, first_row, first_centroid, centroid_end.
+// Params read: n (rows in this window), k, first_row, first_centroid, centroid_end,
+// centroid_base (global index of centroids[0]).
 // Each workgroup owns WG * PTS consecutive rows and streams the centroids
 // [first_centroid, centroid_end) through `tile`, keeping a running (best distance, best
 // index) per row. No N x K matrix exists anywhere.
@@ -59,7 +60,7 @@ fn main(
         let count = min(TILE, params.centroid_end - first);
         workgroupBarrier();
         for (var e = lid; e < count * DIM; e += WG) {
-            tile[e] = centroids[first * DIM + e];
+            tile[e] = centroids[(first - params.centroid_base) * DIM + e];
         }
         workgroupBarrier();
         for (var c = 0u; c < count; c++) {

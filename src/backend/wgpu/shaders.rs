@@ -27,9 +27,10 @@ pub(crate) struct Params {
     pub first_window: u32,
     pub first_centroid: u32,
     pub centroid_end: u32,
+    pub centroid_base: u32,
 }
 
-const _: () = assert!(std::mem::size_of::<Params>() == 40);
+const _: () = assert!(std::mem::size_of::<Params>() == 44);
 
 /// One WGSL kernel file. The file stem is [`Kernel::name`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
