@@ -116,6 +116,7 @@ conformance!(
     kmeans_assign_matches_cpu,
     kmeans_update_matches_cpu,
     kmeans_assign_on_palette_shapes,
+    kmeans_assign_large_k,
 );
 
 /// SplitMix64: a reproducible generator needing no crate.
@@ -577,5 +578,37 @@ fn cuda_matches_wgpu() {
     assert!(c == w, "sorted pairs differ");
     eprintln!(
         "cuda vs wgpu: n={n} k={k} dim={dim}: {near} labels differ at near-ties; update and sort agree"
+    );
+}
+
+/// k far past what one invocation can scan on lavapipe (its 65,535-iteration loop limit cut
+/// the scan off near 1,370 centroids of 45 values, 56,000 of 9), so the wgpu backend must
+/// split the centroids across dispatches and carry the running minimum without changing a
+/// label. Exact copies of points sit in the first and the last centroids, and duplicated
+/// centroids far apart (in different dispatches) must tie to the lower index.
+fn kmeans_assign_large_k<B: Backend>(backend: &B) {
+    let mut rng = Rng(4);
+    let mut near_ties = 0;
+    for (n, k, dim) in [(3000, 65_536, 45), (2000, 70_000, 9)] {
+        let points: Vec<f32> = (0..n * dim).map(|_| rng.signed()).collect();
+        let mut centroids: Vec<f32> = (0..k * dim).map(|_| rng.signed()).collect();
+        let mut place = |centroid: usize, point: usize| {
+            centroids[centroid * dim..(centroid + 1) * dim]
+                .copy_from_slice(&points[point * dim..(point + 1) * dim]);
+        };
+        for point in 0..n / 3 {
+            // A third of the points at a centroid early, the rest of those late.
+            let centroid = if point % 2 == 0 { point } else { k - 1 - point };
+            place(centroid, point);
+        }
+        let duplicates = [(3, k - 2), (k / 2, k - 3), (1000, 40_001)];
+        for &(low, high) in &duplicates {
+            centroids.copy_within(low * dim..(low + 1) * dim, high * dim);
+        }
+        near_ties += check_assign(backend, &points, &centroids, dim, &duplicates);
+    }
+    eprintln!(
+        "{}: large k: {near_ties} labels differ at near-ties",
+        backend.name()
     );
 }

@@ -19,6 +19,13 @@ struct Params {
     word: u32,
     // Segment sum: 1 for the first point window (start from zero), else 0.
     first_window: u32,
+    // k-means assignment: the centroid range [first_centroid, centroid_end) this dispatch
+    // scans (the centroid loop is split across dispatches; see kmeans_assign.wgsl).
+    first_centroid: u32,
+    centroid_end: u32,
+    // k-means assignment: global index of the first centroid of the bound centroid buffer
+    // (a centroid matrix too large for one buffer is bound chunk by chunk).
+    centroid_base: u32,
 }
 
 // Linear workgroup index of a 2-D dispatch (used past 65,535 groups per dimension).

@@ -43,7 +43,6 @@ impl WgpuBackend {
                 self.ctx.limits.max_compute_workgroup_storage_size
             )));
         }
-        let centroid_buf = self.whole(centroids, "the centroid matrix")?;
         let label_buf = self.whole(labels, "the label array")?;
         let windows = self.windows(points, dim)?;
         let k32 = to_u32(k, "k")?;
@@ -51,6 +50,7 @@ impl WgpuBackend {
 
         // f16 variant: half-precision copies of the centroids and of each point window.
         let half = if shape.f16 {
+            let centroid_buf = self.whole(centroids, "the centroid matrix (f16)")?;
             let values = k * dim;
             let cent16 = self.raw_buffer(
                 (values * 2) as u64,
@@ -75,30 +75,24 @@ impl WgpuBackend {
             None
         };
 
+        // Running minimum distance per point, carried between the dispatches that split the
+        // centroid range (see `AssignShape::centroids_per_dispatch`); unused when k fits one.
+        let best_dist = self.raw_buffer(
+            (n * 4) as u64,
+            "best distances",
+            wgpu::BufferUsages::STORAGE,
+        );
+        let per_dispatch = shape.centroids_per_dispatch();
+        let parts = match &half {
+            Some((cent16, _)) => vec![(cent16, 0, k32)],
+            None => self.centroid_parts(centroids, dim)?,
+        };
         for window in &windows {
-            let params = Params {
-                n: window.rows,
-                k: k32,
-                dim: shape.dim,
-                first_row: window.first_row,
-                ..Params::default()
-            };
             let source = &points.chunks[window.chunk];
             let groups = window.rows.div_ceil(shape.rows_per_group());
-            match &half {
-                None => self.dispatch(
-                    &mut encoder,
-                    Kernel::KmeansAssign,
-                    Some(shape),
-                    params,
-                    &[
-                        bind_range(source, window.byte_offset, window.byte_size),
-                        bind(centroid_buf),
-                        bind(label_buf),
-                    ],
-                    groups,
-                )?,
-                Some((cent16, points16)) => {
+            let point_binding = match &half {
+                None => bind_range(source, window.byte_offset, window.byte_size),
+                Some((_, points16)) => {
                     let values = window.rows * shape.dim;
                     self.dispatch(
                         &mut encoder,
@@ -114,19 +108,74 @@ impl WgpuBackend {
                         ],
                         values.div_ceil(WORKGROUP),
                     )?;
+                    bind(points16)
+                }
+            };
+            for &(centroid_buffer, centroid_base, part_end) in &parts {
+                let mut first_centroid = centroid_base;
+                while first_centroid < part_end {
+                    let centroid_end = part_end.min(first_centroid.saturating_add(per_dispatch));
                     self.dispatch(
                         &mut encoder,
                         Kernel::KmeansAssign,
                         Some(shape),
-                        params,
-                        &[bind(points16), bind(cent16), bind(label_buf)],
+                        Params {
+                            n: window.rows,
+                            k: k32,
+                            dim: shape.dim,
+                            first_row: window.first_row,
+                            first_centroid,
+                            centroid_end,
+                            centroid_base,
+                            ..Params::default()
+                        },
+                        &[
+                            point_binding.clone(),
+                            bind(centroid_buffer),
+                            bind(label_buf),
+                            bind(&best_dist),
+                        ],
                         groups,
                     )?;
+                    first_centroid = centroid_end;
                 }
             }
         }
         self.ctx.queue.submit([encoder.finish()]);
         Ok(())
+    }
+
+    /// The device buffers of a centroid matrix as (buffer, global index of its first
+    /// centroid, end of its centroids): one part, or one per chunk of a matrix too large for
+    /// one buffer (each chunk must hold whole rows and fit one storage binding).
+    fn centroid_parts<'b>(
+        &self,
+        centroids: &'b GpuBuffer<f32>,
+        dim: usize,
+    ) -> Result<Vec<(&'b wgpu::Buffer, u32, u32)>> {
+        if centroids.chunks.len() == 1 {
+            let whole = self.whole(centroids, "the centroid matrix")?;
+            return Ok(vec![(whole, 0, to_u32(centroids.len() / dim, "k")?)]);
+        }
+        let chunk_bytes = (centroids.chunk_len * 4) as u64;
+        if !centroids.chunk_len.is_multiple_of(dim) || chunk_bytes > self.max_binding() {
+            return Err(backend_error(format!(
+                "kmeans_assign: a centroid matrix of {dim} values per row spans {} buffers of \
+                 {chunk_bytes} bytes; chunking supports dimensions that divide 2880 and buffers \
+                 of at most {} bytes",
+                centroids.chunks.len(),
+                self.max_binding()
+            )));
+        }
+        let rows_per_chunk = centroids.chunk_len / dim;
+        let k = centroids.len() / dim;
+        let mut parts = Vec::with_capacity(centroids.chunks.len());
+        for (i, chunk) in centroids.chunks.iter().enumerate() {
+            let first = i * rows_per_chunk;
+            let end = (first + rows_per_chunk).min(k);
+            parts.push((chunk, to_u32(first, "k")?, to_u32(end, "k")?));
+        }
+        Ok(parts)
     }
 
     /// See [`crate::backend::Backend::kmeans_update`].

@@ -25,9 +25,12 @@ pub(crate) struct Params {
     pub shift: u32,
     pub word: u32,
     pub first_window: u32,
+    pub first_centroid: u32,
+    pub centroid_end: u32,
+    pub centroid_base: u32,
 }
 
-const _: () = assert!(std::mem::size_of::<Params>() == 32);
+const _: () = assert!(std::mem::size_of::<Params>() == 44);
 
 /// One WGSL kernel file. The file stem is [`Kernel::name`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -103,6 +106,12 @@ impl Kernel {
     }
 }
 
+/// Loop iterations one `kmeans_assign` invocation may run per dispatch: half of
+/// llvmpipe/lavapipe's limit (`LP_MAX_TGSI_LOOP_ITERATIONS` = 65,535, one counter shared by
+/// every loop of a shader and never reset; past it the loops are left early and the labels
+/// come out wrong without any error). See [`AssignShape::centroids_per_dispatch`].
+pub(crate) const ASSIGN_LOOP_BUDGET: u32 = 32 * 1024;
+
 /// Compile-time shape of one `kmeans_assign` pipeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct AssignShape {
@@ -139,6 +148,36 @@ impl AssignShape {
     /// Rows handled by one workgroup.
     pub(crate) fn rows_per_group(self) -> u32 {
         ASSIGN_WORKGROUP * self.points_per_invocation
+    }
+
+    /// Loop iterations (back-edges) one invocation runs for `centroids` centroids, counting
+    /// as if the driver unrolled nothing: per centroid the centroid loop, the `DIM` loop, the
+    /// `PTS` loop inside it and the comparison loop; per tile the tile loop and the cooperative
+    /// load loop; once the loops loading the invocation's points.
+    pub(crate) fn loop_iterations(self, centroids: u32) -> u64 {
+        let (dim, pts, tile) = (
+            u64::from(self.dim),
+            u64::from(self.points_per_invocation),
+            u64::from(self.tile),
+        );
+        let per_centroid = 1 + dim * (1 + pts) + 2 * pts;
+        let per_tile = 1 + (tile * dim).div_ceil(u64::from(ASSIGN_WORKGROUP));
+        let fixed = pts * (dim + 1) + 2 * pts;
+        fixed
+            + u64::from(centroids) * per_centroid
+            + u64::from(centroids.div_ceil(self.tile)) * per_tile
+    }
+
+    /// Centroids one dispatch scans (a multiple of the tile, at least one tile): as many as
+    /// keep [`Self::loop_iterations`] within [`ASSIGN_LOOP_BUDGET`]. Larger `k` is split
+    /// across dispatches that carry the running minimum, so no driver's per-invocation loop
+    /// or run-time limit is reached however large `k` grows.
+    pub(crate) fn centroids_per_dispatch(self) -> u32 {
+        let mut tiles = 1u32;
+        while self.loop_iterations((tiles + 1) * self.tile) <= u64::from(ASSIGN_LOOP_BUDGET) {
+            tiles += 1;
+        }
+        tiles * self.tile
     }
 }
 
@@ -262,6 +301,33 @@ mod tests {
                 other => panic!("Params is not a struct: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn assign_dispatches_stay_within_the_loop_budget() {
+        for dim in 1..=256 {
+            for f16 in [false, true] {
+                let shape = AssignShape::for_dim(dim, f16);
+                let per = shape.centroids_per_dispatch();
+                assert!(
+                    per >= shape.tile && per.is_multiple_of(shape.tile),
+                    "dim {dim}"
+                );
+                // A single tile may exceed the budget only for very long rows; it must
+                // still stay under llvmpipe's hard limit of 65,535.
+                assert!(shape.loop_iterations(per) < 65_535, "dim {dim} f16 {f16}");
+                if per > shape.tile {
+                    assert!(shape.loop_iterations(per) <= u64::from(ASSIGN_LOOP_BUDGET));
+                }
+                assert!(
+                    shape.loop_iterations(per + shape.tile) > u64::from(ASSIGN_LOOP_BUDGET),
+                    "dim {dim}: {per} centroids per dispatch is not the largest"
+                );
+            }
+        }
+        // Observed on lavapipe (Mesa 22.3.6) before the split: rows of 45 values went wrong
+        // past about 1,370 centroids in one dispatch.
+        assert!(AssignShape::for_dim(45, false).centroids_per_dispatch() < 1_370);
     }
 
     #[test]
