@@ -2,7 +2,8 @@
 //!
 //! `test` is what CI runs: it installs the system packages and the pinned npm tools the
 //! tests need, then runs fmt, clippy and the whole test suite. `bench` runs the benchmarks.
-//! Standard library only, so the task itself builds in a second on a fresh machine.
+//! `ptx` compiles the CUDA kernels with NVRTC 11.8 from PyPI, opened with libloading (the
+//! only dependency, so the task itself builds in seconds on a fresh machine).
 
 mod apt;
 mod npm;
