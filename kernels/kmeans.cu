@@ -44,11 +44,12 @@ __device__ __forceinline__ void keep_better(float& best, u32& best_idx, float v,
 }
 
 // labels[p] = argmin_c norms[c] − 2·points[p]·c over the packed centroids. Dynamic shared
-// memory: (dim_pad · ASSIGN_P + ASSIGN_DC · ASSIGN_C) floats.
+// memory: (dim_pad · ASSIGN_P + ASSIGN_DC · ASSIGN_C) floats. With `point_ids` (else null),
+// block rows are points point_ids[0..n) (the f16 kernel's fallback list).
 extern "C" __global__ void __launch_bounds__(ASSIGN_THREADS, 2)
     kmeans_assign_tiled(const float* __restrict__ points, u32 n, u32 dim, u32 dim_pad,
                         const float* __restrict__ packed, const float* __restrict__ norms,
-                        u32 k_pad, u32* __restrict__ labels) {
+                        u32 k_pad, const u32* __restrict__ point_ids, u32* __restrict__ labels) {
     extern __shared__ float4 shared4[];
     float* pts = reinterpret_cast<float*>(shared4);  // [dim_pad][ASSIGN_P]
     float* cen = pts + dim_pad * ASSIGN_P;            // [ASSIGN_DC][ASSIGN_C]
@@ -65,7 +66,8 @@ extern "C" __global__ void __launch_bounds__(ASSIGN_THREADS, 2)
     for (u32 i = tid; i < ASSIGN_P * dim_pad; i += ASSIGN_THREADS) {
         u32 p = i / dim_pad, d = i % dim_pad;
         u64 gp = p0 + p;
-        pts[d * ASSIGN_P + p] = (gp < n && d < dim) ? points[gp * dim + d] : 0.0f;
+        u64 src = gp < n && point_ids ? point_ids[gp] : gp;
+        pts[d * ASSIGN_P + p] = (gp < n && d < dim) ? points[src * dim + d] : 0.0f;
     }
 
     float best[8];
@@ -164,9 +166,184 @@ extern "C" __global__ void __launch_bounds__(ASSIGN_THREADS, 2)
         for (int i = 0; i < 8; ++i) {
             u32 p = i < 4 ? ty * 4 + i : 64 + ty * 4 + (i - 4);
             keep_better(best[i], best_idx[i], red_val[p], red_idx[p]);
-            if (p0 + p < n) labels[p0 + p] = best_idx[i];
+            if (p0 + p < n) labels[point_ids ? point_ids[p0 + p] : p0 + p] = best_idx[i];
         }
     }
+}
+
+// Assignment, tensor-core path (dim <= 48): f16 operands, fp32 accumulation through
+// mma.sync m16n8k8 (sm_75). Per point it keeps the best two approximate distances
+// d~(c) = ‖c‖² − 2·x~·c~; when the gap between them exceeds twice a rigorous bound on
+// |d~ − d| (f16 rounding of both operands, subnormals, fp32 accumulation, the norms), the
+// best is the exact argmin. Otherwise the point goes to a fallback list that the fp32 kernel
+// above re-assigns. A warp owns 64 points (four 16-row tiles, A fragments in registers for
+// all 48 dims); centroids stream through in tiles of 8, packed in fragment order.
+
+#define F16_WARPS 4     // warps per block
+#define F16_ROWS 64     // points per warp
+#define F16_KSTEPS 6    // k-steps of 8 dims: dims padded to 48
+#define F16_MAX 65000.0f  // larger magnitudes would round to f16 infinity
+
+__device__ __forceinline__ u32 pack_half2(float lo, float hi) {
+    u32 r;
+    asm("{\n .reg .b16 l, h;\n cvt.rn.f16.f32 l, %1;\n cvt.rn.f16.f32 h, %2;\n mov.b32 %0, {l, h};\n}"
+        : "=r"(r)
+        : "f"(lo), "f"(hi));
+    return r;
+}
+
+__device__ __forceinline__ void mma_f16(float (&acc)[4], u32 a0, u32 a1, u32 b) {
+    asm("mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5}, {%6}, "
+        "{%0,%1,%2,%3};"
+        : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
+        : "r"(a0), "r"(a1), "r"(b));
+}
+
+// Packs centroid tile t (8 centroids) for lane l = 4g + q as 8 u32 at packed[(t·32 + l)·8]:
+// six f16x2 B fragments (centroid 8t + g, dims 8s + 2q, +1) and the fp32 squared norms of
+// centroids 8t + 2q and 8t + 2q + 1 (the accumulator's columns; +inf past k). `cmax_bits`
+// (zeroed by the caller) receives max ‖c‖ as float bits, or +inf when a value is too large
+// for f16 (every point then falls back).
+extern "C" __global__ void pack_centroids_f16(const float* __restrict__ centroids, u32 k,
+                                              u32 dim, u32 tiles, u32* __restrict__ packed,
+                                              u32* __restrict__ cmax_bits) {
+    u32 i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= tiles * 32) return;
+    const u32 tile = i / 32, lane = i % 32, g = lane / 4, q = lane % 4;
+    u32* out = packed + (u64)i * 8;
+    const u32 c = tile * 8 + g;
+    for (u32 s = 0; s < F16_KSTEPS; ++s) {
+        u32 d = 8 * s + 2 * q;
+        float lo = (c < k && d < dim) ? centroids[(u64)c * dim + d] : 0.0f;
+        float hi = (c < k && d + 1 < dim) ? centroids[(u64)c * dim + d + 1] : 0.0f;
+        out[s] = pack_half2(lo, hi);
+    }
+    for (u32 j = 0; j < 2; ++j) {
+        u32 cc = tile * 8 + 2 * q + j;
+        float norm = 0.0f, big = 0.0f;
+        if (cc < k)
+            for (u32 d = 0; d < dim; ++d) {
+                float v = centroids[(u64)cc * dim + d];
+                norm = fmaf(v, v, norm);
+                big = fmaxf(big, fabsf(v));
+            }
+        out[6 + j] = __float_as_uint(cc < k ? norm : INF);
+        // Lanes g = 0 report each real centroid once.
+        if (g == 0 && cc < k)
+            atomicMax(cmax_bits, big >= F16_MAX ? 0x7f800000u : __float_as_uint(sqrtf(norm)));
+    }
+}
+
+// Keeps the best value (and its index) and the second best value.
+__device__ __forceinline__ void keep_two(float& best, float& second, u32& best_idx, float v,
+                                         u32 idx) {
+    second = fminf(second, fmaxf(v, best));
+    if (v < best) {
+        best = v;
+        best_idx = idx;
+    }
+}
+
+// labels[p] for points whose f16 margin is safe; the others are appended to `fallback`
+// (count in `fallback_count`, zeroed by the caller). 128 threads per block, 256 points.
+extern "C" __global__ void __launch_bounds__(F16_WARPS * 32)
+    kmeans_assign_f16(const float* __restrict__ points, u32 n, u32 dim,
+                      const uint4* __restrict__ packed, u32 tiles,
+                      const u32* __restrict__ cmax_bits, u32* __restrict__ labels,
+                      u32* __restrict__ fallback, u32* __restrict__ fallback_count) {
+    const u32 lane = threadIdx.x % 32, g = lane / 4, q = lane % 4;
+    const u64 row0 = ((u64)blockIdx.x * F16_WARPS + threadIdx.x / 32) * F16_ROWS;
+    // A fragments: tile m, k-step s, rows g (reg 0) and g + 8 (reg 1), dims 8s + 2q, +1.
+    // Also ‖x‖ per row (+inf when a value does not fit f16), reduced over the 4 lanes q.
+    u32 a[4][F16_KSTEPS][2];
+    float xnorm[4][2];
+#pragma unroll
+    for (int m = 0; m < 4; ++m)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            const u64 r = row0 + 16 * m + 8 * h + g;
+            float sq = 0.0f, big = 0.0f;
+#pragma unroll
+            for (int s = 0; s < F16_KSTEPS; ++s) {
+                const u32 d = 8 * s + 2 * q;
+                float lo = (r < n && d < dim) ? points[r * dim + d] : 0.0f;
+                float hi = (r < n && d + 1 < dim) ? points[r * dim + d + 1] : 0.0f;
+                a[m][s][h] = pack_half2(lo, hi);
+                sq = fmaf(lo, lo, fmaf(hi, hi, sq));
+                big = fmaxf(big, fmaxf(fabsf(lo), fabsf(hi)));
+            }
+            sq += __shfl_xor_sync(0xffffffffu, sq, 1);
+            sq += __shfl_xor_sync(0xffffffffu, sq, 2);
+            big = fmaxf(big, __shfl_xor_sync(0xffffffffu, big, 1));
+            big = fmaxf(big, __shfl_xor_sync(0xffffffffu, big, 2));
+            xnorm[m][h] = big >= F16_MAX ? INF : sqrtf(sq);
+        }
+    float best[4][2], second[4][2];
+    u32 best_idx[4][2];
+#pragma unroll
+    for (int m = 0; m < 4; ++m)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            best[m][h] = INF;
+            second[m][h] = INF;
+            best_idx[m][h] = 0;
+        }
+    uint4 next0 = packed[lane * 2], next1 = packed[lane * 2 + 1];
+    for (u32 tile = 0; tile < tiles; ++tile) {
+        const uint4 b0 = next0, b1 = next1;
+        if (tile + 1 < tiles) {
+            next0 = packed[((u64)(tile + 1) * 32 + lane) * 2];
+            next1 = packed[((u64)(tile + 1) * 32 + lane) * 2 + 1];
+        }
+        const u32 b[F16_KSTEPS] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y};
+        const float norm0 = __uint_as_float(b1.z), norm1 = __uint_as_float(b1.w);
+        const u32 c0 = tile * 8 + 2 * q;
+#pragma unroll
+        for (int m = 0; m < 4; ++m) {
+            float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+#pragma unroll
+            for (int s = 0; s < F16_KSTEPS; ++s) mma_f16(acc, a[m][s][0], a[m][s][1], b[s]);
+            keep_two(best[m][0], second[m][0], best_idx[m][0], fmaf(-2.0f, acc[0], norm0), c0);
+            keep_two(best[m][0], second[m][0], best_idx[m][0], fmaf(-2.0f, acc[1], norm1), c0 + 1);
+            keep_two(best[m][1], second[m][1], best_idx[m][1], fmaf(-2.0f, acc[2], norm0), c0);
+            keep_two(best[m][1], second[m][1], best_idx[m][1], fmaf(-2.0f, acc[3], norm1), c0 + 1);
+        }
+    }
+    const float cmax = __uint_as_float(*cmax_bits);
+    const float sqrt_dim = sqrtf((float)dim);
+#pragma unroll
+    for (int m = 0; m < 4; ++m)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            float b = best[m][h], s2 = second[m][h];
+            u32 bi = best_idx[m][h];
+#pragma unroll
+            for (int off = 1; off < 4; off <<= 1) {
+                float ob = __shfl_xor_sync(0xffffffffu, b, off);
+                float os = __shfl_xor_sync(0xffffffffu, s2, off);
+                u32 oi = __shfl_xor_sync(0xffffffffu, bi, off);
+                s2 = fminf(fminf(s2, os), fmaxf(b, ob));
+                if (ob < b || (ob == b && oi < bi)) {
+                    b = ob;
+                    bi = oi;
+                }
+            }
+            const u64 r = row0 + 16 * m + 8 * h + g;
+            if (q == 0 && r < n) {
+                // |d~(c) − d(c)| <= e for every c: 2·(2u + u² + accumulation)·‖x‖·cmax with
+                // u = 2^-11, 2·1.01·2^-25·√dim·(‖x‖ + cmax) for subnormals, 1e-5·cmax² for the
+                // fp32 norms and the final fma (slack added to each term).
+                const float x = xnorm[m][h];
+                const float e = 2.05e-3f * x * cmax + 6.3e-8f * sqrt_dim * (x + cmax) +
+                                1e-5f * cmax * cmax;
+                const float need = 2.0f * e + 2.4e-7f * (fabsf(b) + fabsf(s2));
+                if (s2 - b > need) {
+                    labels[r] = bi;
+                } else {
+                    fallback[atomicAdd(fallback_count, 1u)] = (u32)r;
+                }
+            }
+        }
 }
 
 // Assignment, general path (any dim): one thread per point, direct form Σ(x − c)².

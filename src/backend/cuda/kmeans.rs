@@ -16,6 +16,22 @@ const ASSIGN_DC: usize = 15;
 /// chunk and the 1 KiB reduction buffer).
 const ASSIGN_MAX_DIM_PAD: usize = 75;
 const THREADS: u32 = 256;
+/// Widest row the f16 tensor-core kernel takes (six k-steps of 8).
+const F16_MAX_DIM: usize = 48;
+/// Threads and points per block of `kmeans_assign_f16` (4 warps × 64 points).
+const F16_THREADS: u32 = 128;
+const F16_POINTS_PER_BLOCK: u32 = 256;
+/// Whether the f16 tensor-core assignment is used when it applies; `SPLATPRESS_CUDA_ASSIGN`
+/// = `fp32` or `f16` overrides.
+const F16_DEFAULT: bool = true;
+
+fn f16_enabled() -> bool {
+    match std::env::var("SPLATPRESS_CUDA_ASSIGN").as_deref() {
+        Ok("fp32") => false,
+        Ok("f16") => true,
+        _ => F16_DEFAULT,
+    }
+}
 
 impl CudaBackend {
     /// See [`crate::backend::Backend::kmeans_assign`].
@@ -65,6 +81,29 @@ impl CudaBackend {
                 ],
             );
         }
+        if dim <= F16_MAX_DIM && k >= 2 && f16_enabled() {
+            return self.assign_f16(points, centroids, n32, k, dim, labels);
+        }
+        self.assign_fp32(points, centroids, n32, k, dim, None, labels)?;
+        self.device.synchronize("kmeans_assign")
+    }
+
+    /// The fp32 tiled kernel over all points, or over the `n` points listed in `point_ids`.
+    /// Queues only: the caller synchronizes before the temporaries are needed elsewhere
+    /// (cuMemFree of the temporaries waits for the launch).
+    #[allow(clippy::too_many_arguments)]
+    fn assign_fp32(
+        &self,
+        points: &CudaBuffer<f32>,
+        centroids: &CudaBuffer<f32>,
+        n32: u32,
+        k: usize,
+        dim: usize,
+        point_ids: Option<&CudaBuffer<u32>>,
+        labels: &CudaBuffer<u32>,
+    ) -> Result<()> {
+        let dim32 = to_u32(dim, "dim")?;
+        let dim_pad = dim.div_ceil(ASSIGN_DC) * ASSIGN_DC;
         let k_pad = k.div_ceil(ASSIGN_C) * ASSIGN_C;
         let packed = self
             .device
@@ -99,10 +138,82 @@ impl CudaBackend {
                 Arg::Ptr(packed.ptr()),
                 Arg::Ptr(norms.ptr()),
                 Arg::U32(k_pad32),
+                Arg::Ptr(point_ids.map_or(0, |ids| ids.ptr())),
                 Arg::Ptr(labels.ptr()),
             ],
+        )
+    }
+
+    /// Tensor-core assignment (`kmeans_assign_f16`): f16 products with a rigorous error
+    /// bound; points whose best and second-best approximate distances are closer than the
+    /// bound are re-assigned by the exact fp32 kernel.
+    fn assign_f16(
+        &self,
+        points: &CudaBuffer<f32>,
+        centroids: &CudaBuffer<f32>,
+        n32: u32,
+        k: usize,
+        dim: usize,
+        labels: &CudaBuffer<u32>,
+    ) -> Result<()> {
+        let k32 = to_u32(k, "k")?;
+        let tiles = k32.div_ceil(8);
+        let packed = self
+            .device
+            .allocate::<u32>(tiles as usize * 32 * 8, "f16 centroids")?;
+        let scalars = self.device.allocate::<u32>(2, "centroid bound")?;
+        self.device.zero(&scalars)?;
+        let fallback = self
+            .device
+            .allocate::<u32>(n32 as usize, "fallback points")?;
+        self.kernels.pack_centroids_f16.launch(
+            (tiles * 32).div_ceil(THREADS),
+            THREADS,
+            0,
+            &[
+                Arg::Ptr(centroids.ptr()),
+                Arg::U32(k32),
+                Arg::U32(dim as u32),
+                Arg::U32(tiles),
+                Arg::Ptr(packed.ptr()),
+                Arg::Ptr(scalars.ptr()),
+            ],
         )?;
-        // The temporaries are freed on return, after the launch completes (cuMemFree waits).
+        // scalars[0] = max ‖c‖ (bits), scalars[1] = fallback count.
+        let count_ptr = scalars.ptr() + 4;
+        self.kernels.assign_f16.launch(
+            n32.div_ceil(F16_POINTS_PER_BLOCK),
+            F16_THREADS,
+            0,
+            &[
+                Arg::Ptr(points.ptr()),
+                Arg::U32(n32),
+                Arg::U32(dim as u32),
+                Arg::Ptr(packed.ptr()),
+                Arg::U32(tiles),
+                Arg::Ptr(scalars.ptr()),
+                Arg::Ptr(labels.ptr()),
+                Arg::Ptr(fallback.ptr()),
+                Arg::Ptr(count_ptr),
+            ],
+        )?;
+        let fallbacks = self.device.copy_to_host(&scalars)?[1];
+        if std::env::var_os("SPLATPRESS_CUDA_TRACE").is_some() {
+            eprintln!(
+                "cuda kmeans_assign f16: n={n32} k={k} dim={dim}: {fallbacks} points re-assigned in fp32"
+            );
+        }
+        if fallbacks > 0 {
+            self.assign_fp32(
+                points,
+                centroids,
+                fallbacks,
+                k,
+                dim,
+                Some(&fallback),
+                labels,
+            )?;
+        }
         self.device.synchronize("kmeans_assign")
     }
 
