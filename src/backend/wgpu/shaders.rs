@@ -5,8 +5,14 @@
 /// Shared WGSL declarations (the [`Params`] struct, `group_index`).
 const COMMON: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/wgsl/common.wgsl"));
 
-/// Invocations per workgroup of `kmeans_assign.wgsl` and `segment_sum.wgsl` (their `WG`).
-pub(crate) const ASSIGN_WORKGROUP: u32 = 64;
+/// Invocations per workgroup of `segment_sum.wgsl` (its `WG`).
+pub(crate) const SEGMENT_WORKGROUP: u32 = 64;
+/// Rows owned by one workgroup of `kmeans_assign.wgsl` (its `BP`).
+pub(crate) const ASSIGN_ROWS_PER_GROUP: u32 = 128;
+/// Centroids per tile of `kmeans_assign.wgsl` (its `BC`).
+pub(crate) const ASSIGN_TILE: u32 = 64;
+/// Largest number of dimensions `kmeans_assign.wgsl` stages at a time (its `DC`).
+const ASSIGN_MAX_CHUNK: u32 = 16;
 /// Invocations per workgroup of every other kernel.
 pub(crate) const WORKGROUP: u32 = 256;
 /// Keys handled by one workgroup of the radix kernels (4 per invocation).
@@ -36,6 +42,7 @@ const _: () = assert!(std::mem::size_of::<Params>() == 44);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Kernel {
     KmeansAssign,
+    CentroidNorms,
     ToF16,
     LabelHistogram,
     LabelPairs,
@@ -49,8 +56,9 @@ pub(crate) enum Kernel {
 impl Kernel {
     /// Every kernel, for the validation tests.
     #[cfg(test)]
-    pub(crate) const ALL: [Kernel; 9] = [
+    pub(crate) const ALL: [Kernel; 10] = [
         Kernel::KmeansAssign,
+        Kernel::CentroidNorms,
         Kernel::ToF16,
         Kernel::LabelHistogram,
         Kernel::LabelPairs,
@@ -65,6 +73,7 @@ impl Kernel {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Kernel::KmeansAssign => "kmeans_assign",
+            Kernel::CentroidNorms => "centroid_norms",
             Kernel::ToF16 => "to_f16",
             Kernel::LabelHistogram => "label_histogram",
             Kernel::LabelPairs => "label_pairs",
@@ -85,6 +94,7 @@ impl Kernel {
         }
         match self {
             Kernel::KmeansAssign => wgsl!("kmeans_assign.wgsl"),
+            Kernel::CentroidNorms => wgsl!("centroid_norms.wgsl"),
             Kernel::ToF16 => wgsl!("to_f16.wgsl"),
             Kernel::LabelHistogram => wgsl!("label_histogram.wgsl"),
             Kernel::LabelPairs => wgsl!("label_pairs.wgsl"),
@@ -100,7 +110,7 @@ impl Kernel {
     #[cfg(test)]
     pub(crate) fn workgroup_size(self) -> u32 {
         match self {
-            Kernel::KmeansAssign | Kernel::SegmentSum => ASSIGN_WORKGROUP,
+            Kernel::SegmentSum => SEGMENT_WORKGROUP,
             _ => WORKGROUP,
         }
     }
@@ -112,60 +122,65 @@ impl Kernel {
 /// come out wrong without any error). See [`AssignShape::centroids_per_dispatch`].
 pub(crate) const ASSIGN_LOOP_BUDGET: u32 = 32 * 1024;
 
-/// Compile-time shape of one `kmeans_assign` pipeline.
+/// Compile-time shape of one `kmeans_assign` (and `centroid_norms`) pipeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct AssignShape {
     /// Values per row (`DIM`).
     pub dim: u32,
-    /// Points per invocation held in registers (`PTS`).
-    pub points_per_invocation: u32,
-    /// Centroids staged in workgroup memory at a time (`TILE`).
+    /// Dimensions of the row and centroid tiles staged in workgroup memory at a time (`DC`).
+    pub dims_per_chunk: u32,
+    /// Centroids per tile (`BC`, fixed by the kernel).
     pub tile: u32,
     /// Half-precision storage of points and centroids (`Scalar = f16`).
     pub f16: bool,
 }
 
 impl AssignShape {
-    /// The shape used for rows of `dim` values: 4 points per invocation for short rows, 2 up
-    /// to 48 values, else 1 (register pressure); a centroid tile of about 12 KiB (a full
-    /// 32 KiB tile lowers occupancy, algorithms.md §2.2).
+    /// The shape used for rows of `dim` values: the rows split into as few chunks of at most
+    /// 16 dimensions as possible, of equal size (45 → 3 × 15), so little of the tiles is
+    /// zero padding.
     pub(crate) fn for_dim(dim: u32, f16: bool) -> Self {
-        let points_per_invocation = match dim {
-            0..=16 => 4,
-            17..=48 => 2,
-            _ => 1,
-        };
-        let bytes = if f16 { 2 } else { 4 };
-        let tile = (12 * 1024 / (dim.max(1) * bytes)).clamp(1, 128);
+        let dim = dim.max(1);
+        let chunks = dim.div_ceil(ASSIGN_MAX_CHUNK);
         AssignShape {
             dim,
-            points_per_invocation,
-            tile,
+            dims_per_chunk: dim.div_ceil(chunks),
+            tile: ASSIGN_TILE,
             f16,
         }
     }
 
     /// Rows handled by one workgroup.
     pub(crate) fn rows_per_group(self) -> u32 {
-        ASSIGN_WORKGROUP * self.points_per_invocation
+        ASSIGN_ROWS_PER_GROUP
+    }
+
+    /// Bytes of workgroup memory the kernel declares: the row and centroid tiles, the tile's
+    /// norms and the merge arrays, all 4-byte values.
+    pub(crate) fn workgroup_bytes(self) -> u32 {
+        4 * (self.dims_per_chunk * (ASSIGN_ROWS_PER_GROUP + self.tile)
+            + self.tile
+            + 2 * ASSIGN_ROWS_PER_GROUP)
     }
 
     /// Loop iterations (back-edges) one invocation runs for `centroids` centroids, counting
-    /// as if the driver unrolled nothing: per centroid the centroid loop, the `DIM` loop, the
-    /// `PTS` loop inside it and the comparison loop; per tile the tile loop and the cooperative
-    /// load loop; once the loops loading the invocation's points.
+    /// as if the driver unrolled nothing: per tile the tile loop and per chunk of dimensions
+    /// the chunk loop, the two cooperative load loops and the `DC` loop; once the merge (16
+    /// rounds of 8 rows).
     pub(crate) fn loop_iterations(self, centroids: u32) -> u64 {
-        let (dim, pts, tile) = (
+        let (dim, chunk, tile) = (
             u64::from(self.dim),
-            u64::from(self.points_per_invocation),
+            u64::from(self.dims_per_chunk),
             u64::from(self.tile),
         );
-        let per_centroid = 1 + dim * (1 + pts) + 2 * pts;
-        let per_tile = 1 + (tile * dim).div_ceil(u64::from(ASSIGN_WORKGROUP));
-        let fixed = pts * (dim + 1) + 2 * pts;
-        fixed
-            + u64::from(centroids) * per_centroid
-            + u64::from(centroids.div_ceil(self.tile)) * per_tile
+        let threads = u64::from(WORKGROUP);
+        let per_chunk = 1
+            + (chunk * u64::from(ASSIGN_ROWS_PER_GROUP)).div_ceil(threads)
+            + (chunk * tile).div_ceil(threads)
+            + chunk;
+        let per_tile = 1 + dim.div_ceil(chunk) * per_chunk;
+        let merge = 16 * (1 + 8);
+        merge + u64::from(centroids.div_ceil(self.tile)) * per_tile
     }
 
     /// Centroids one dispatch scans (a multiple of the tile, at least one tile): as many as
@@ -181,23 +196,23 @@ impl AssignShape {
     }
 }
 
-/// The full WGSL source of `kernel` (`shape` is used by `kmeans_assign` only).
+/// The full WGSL source of `kernel` (`shape` is used by `kmeans_assign` and `centroid_norms` only).
 pub(crate) fn source(kernel: Kernel, shape: Option<AssignShape>) -> String {
     let mut text = String::new();
     let f16 = match kernel {
         Kernel::ToF16 => true,
-        Kernel::KmeansAssign => shape.is_some_and(|s| s.f16),
+        Kernel::KmeansAssign | Kernel::CentroidNorms => shape.is_some_and(|s| s.f16),
         _ => false,
     };
     if f16 {
         text.push_str("enable f16;\n");
     }
-    if kernel == Kernel::KmeansAssign {
+    if matches!(kernel, Kernel::KmeansAssign | Kernel::CentroidNorms) {
         let shape = shape.unwrap_or(AssignShape::for_dim(1, false));
         let scalar = if shape.f16 { "f16" } else { "f32" };
         text.push_str(&format!(
-            "alias Scalar = {scalar};\nconst DIM: u32 = {}u;\nconst PTS: u32 = {}u;\nconst TILE: u32 = {}u;\n",
-            shape.dim, shape.points_per_invocation, shape.tile
+            "alias Scalar = {scalar};\nconst DIM: u32 = {}u;\nconst DC: u32 = {}u;\n",
+            shape.dim, shape.dims_per_chunk
         ));
     }
     text.push_str(COMMON);
@@ -222,7 +237,7 @@ mod tests {
     fn variants() -> Vec<(Kernel, Option<AssignShape>)> {
         let mut all = Vec::new();
         for kernel in Kernel::ALL {
-            if kernel == Kernel::KmeansAssign {
+            if matches!(kernel, Kernel::KmeansAssign | Kernel::CentroidNorms) {
                 for dim in [1, 3, 9, 24, 45, 64] {
                     for f16 in [false, true] {
                         all.push((kernel, Some(AssignShape::for_dim(dim, f16))));
@@ -325,9 +340,9 @@ mod tests {
                 );
             }
         }
-        // Observed on lavapipe (Mesa 22.3.6) before the split: rows of 45 values went wrong
-        // past about 1,370 centroids in one dispatch.
-        assert!(AssignShape::for_dim(45, false).centroids_per_dispatch() < 1_370);
+        // k = 65,536 of 45 values needs several dispatches, so the carried minimum is
+        // exercised by the large-k conformance test.
+        assert!(AssignShape::for_dim(45, false).centroids_per_dispatch() < 65_536 / 2);
     }
 
     #[test]
@@ -335,7 +350,11 @@ mod tests {
         for dim in 1..=256 {
             for f16 in [false, true] {
                 let shape = AssignShape::for_dim(dim, f16);
-                let bytes = shape.tile * dim * if f16 { 2 } else { 4 };
+                assert!(shape.dims_per_chunk <= ASSIGN_MAX_CHUNK && shape.dims_per_chunk >= 1);
+                let chunks = dim.div_ceil(shape.dims_per_chunk);
+                assert!(chunks * shape.dims_per_chunk >= dim);
+                assert!((chunks - 1) * shape.dims_per_chunk < dim, "dim {dim}: empty chunk");
+                let bytes = shape.workgroup_bytes();
                 assert!(bytes <= 16 * 1024, "dim {dim} f16 {f16}: {bytes} B of tile");
             }
         }
