@@ -10,9 +10,9 @@ pub(crate) const SEGMENT_WORKGROUP: u32 = 64;
 /// Rows owned by one workgroup of `kmeans_assign.wgsl` (its `BP`).
 pub(crate) const ASSIGN_ROWS_PER_GROUP: u32 = 128;
 /// Centroids per tile of `kmeans_assign.wgsl` (its `BC`).
-pub(crate) const ASSIGN_TILE: u32 = 64;
+pub(crate) const ASSIGN_TILE: u32 = 128;
 /// Largest number of dimensions `kmeans_assign.wgsl` stages at a time (its `DC`).
-const ASSIGN_MAX_CHUNK: u32 = 16;
+const ASSIGN_MAX_CHUNK: u32 = 12;
 /// Invocations per workgroup of every other kernel.
 pub(crate) const WORKGROUP: u32 = 256;
 /// Keys handled by one workgroup of the radix kernels (4 per invocation).
@@ -136,15 +136,21 @@ pub(crate) struct AssignShape {
 }
 
 impl AssignShape {
-    /// The shape used for rows of `dim` values: the rows split into as few chunks of at most
-    /// 16 dimensions as possible, of equal size (45 → 3 × 15), so little of the tiles is
-    /// zero padding.
+    /// The shape used for rows of `dim` values: chunks of at most 12 dimensions (the tiles
+    /// then fit 16 KiB of workgroup memory), chosen to keep both the zero padding of the last
+    /// chunk and the number of chunks (two barriers each) small: 45 → 5 × 9, 64 → 6 × 11.
     pub(crate) fn for_dim(dim: u32, f16: bool) -> Self {
         let dim = dim.max(1);
-        let chunks = dim.div_ceil(ASSIGN_MAX_CHUNK);
+        let cost = |chunk: u32| {
+            let chunks = dim.div_ceil(chunk);
+            (chunks * chunk + 2 * chunks, u32::MAX - chunk)
+        };
+        let dims_per_chunk = (1..=ASSIGN_MAX_CHUNK.min(dim))
+            .min_by_key(|&chunk| cost(chunk))
+            .unwrap_or(1);
         AssignShape {
             dim,
-            dims_per_chunk: dim.div_ceil(chunks),
+            dims_per_chunk,
             tile: ASSIGN_TILE,
             f16,
         }
@@ -340,9 +346,9 @@ mod tests {
                 );
             }
         }
-        // k = 65,536 of 45 values needs several dispatches, so the carried minimum is
+        // k = 65,536 of 45 values needs more than one dispatch, so the carried minimum is
         // exercised by the large-k conformance test.
-        assert!(AssignShape::for_dim(45, false).centroids_per_dispatch() < 65_536 / 2);
+        assert!(AssignShape::for_dim(45, false).centroids_per_dispatch() < 65_536);
     }
 
     #[test]
