@@ -1,7 +1,7 @@
 //! k-means kernels: assignment (tiled argmin, `kmeans_assign.wgsl`) and the deterministic
 //! update (histogram → scan → stable sort of point ids by label → sequential segment sums).
 
-use super::shaders::{AssignShape, Kernel, Params, SEGMENT_WORKGROUP, WORKGROUP};
+use super::shaders::{ASSIGN_TILE, AssignShape, Kernel, Params, SEGMENT_WORKGROUP, WORKGROUP};
 use super::{GpuBuffer, WgpuBackend, backend_error, bind, bind_range, to_u32};
 use crate::Result;
 
@@ -34,6 +34,12 @@ impl WgpuBackend {
         }
         if k == 0 {
             return Err(backend_error("kmeans_assign: no centroids"));
+        }
+        if k > (u32::MAX - 2 * ASSIGN_TILE) as usize {
+            // The kernel's tile counter must not wrap past the last centroid.
+            return Err(backend_error(format!(
+                "kmeans_assign: {k} centroids exceed 2^32"
+            )));
         }
         let shape = AssignShape::for_dim(to_u32(dim, "dim")?, self.ctx.f16);
         if shape.workgroup_bytes() > self.ctx.limits.max_compute_workgroup_storage_size {
@@ -87,7 +93,11 @@ impl WgpuBackend {
             None => self.centroid_parts(centroids, dim)?,
         };
         // ‖c‖² of every centroid, from the values the assignment reads (f16 ones included).
-        let norms = self.raw_buffer((k * 4) as u64, "centroid norms", wgpu::BufferUsages::STORAGE);
+        let norms = self.raw_buffer(
+            (k * 4) as u64,
+            "centroid norms",
+            wgpu::BufferUsages::STORAGE,
+        );
         for &(centroid_buffer, centroid_base, part_end) in &parts {
             let count = part_end - centroid_base;
             self.dispatch(

@@ -359,7 +359,10 @@ mod tests {
                 assert!(shape.dims_per_chunk <= ASSIGN_MAX_CHUNK && shape.dims_per_chunk >= 1);
                 let chunks = dim.div_ceil(shape.dims_per_chunk);
                 assert!(chunks * shape.dims_per_chunk >= dim);
-                assert!((chunks - 1) * shape.dims_per_chunk < dim, "dim {dim}: empty chunk");
+                assert!(
+                    (chunks - 1) * shape.dims_per_chunk < dim,
+                    "dim {dim}: empty chunk"
+                );
                 let bytes = shape.workgroup_bytes();
                 assert!(bytes <= 16 * 1024, "dim {dim} f16 {f16}: {bytes} B of tile");
             }
