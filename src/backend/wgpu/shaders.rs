@@ -51,12 +51,16 @@ pub(crate) enum Kernel {
     RadixScatter,
     Scan,
     KeyBits,
+    /// `scan` with subgroup operations (devices with `Features::SUBGROUP`).
+    ScanSubgroup,
+    /// `key_bits` with subgroup operations (devices with `Features::SUBGROUP`).
+    KeyBitsSubgroup,
 }
 
 impl Kernel {
     /// Every kernel, for the validation tests.
     #[cfg(test)]
-    pub(crate) const ALL: [Kernel; 10] = [
+    pub(crate) const ALL: [Kernel; 12] = [
         Kernel::KmeansAssign,
         Kernel::CentroidNorms,
         Kernel::ToF16,
@@ -67,6 +71,8 @@ impl Kernel {
         Kernel::RadixScatter,
         Kernel::Scan,
         Kernel::KeyBits,
+        Kernel::ScanSubgroup,
+        Kernel::KeyBitsSubgroup,
     ];
 
     /// File stem and pipeline label.
@@ -82,6 +88,8 @@ impl Kernel {
             Kernel::RadixScatter => "radix_scatter",
             Kernel::Scan => "scan",
             Kernel::KeyBits => "key_bits",
+            Kernel::ScanSubgroup => "scan_subgroup",
+            Kernel::KeyBitsSubgroup => "key_bits_subgroup",
         }
     }
 
@@ -103,7 +111,14 @@ impl Kernel {
             Kernel::RadixScatter => wgsl!("radix_scatter.wgsl"),
             Kernel::Scan => wgsl!("scan.wgsl"),
             Kernel::KeyBits => wgsl!("key_bits.wgsl"),
+            Kernel::ScanSubgroup => wgsl!("scan_subgroup.wgsl"),
+            Kernel::KeyBitsSubgroup => wgsl!("key_bits_subgroup.wgsl"),
         }
+    }
+
+    /// Whether the kernel uses subgroup operations (built only where the device has them).
+    pub(crate) fn uses_subgroups(self) -> bool {
+        matches!(self, Kernel::ScanSubgroup | Kernel::KeyBitsSubgroup)
     }
 
     /// The `@workgroup_size` of the kernel's entry point.
@@ -265,11 +280,21 @@ mod tests {
         for (kernel, shape) in variants() {
             let text = source(kernel, shape);
             let needs_f16 = uses_f16(kernel, shape);
-            let base = if needs_f16 {
+            let mut base = if needs_f16 {
                 Capabilities::SHADER_FLOAT16
             } else {
                 Capabilities::empty()
             };
+            if kernel.uses_subgroups() {
+                base |= Capabilities::SUBGROUP;
+                // A device without subgroups must reject them, so the host may only build
+                // these variants where the feature was granted.
+                assert!(
+                    validate(&text, Capabilities::empty()).is_err(),
+                    "{} validated without subgroups",
+                    kernel.name()
+                );
+            }
             for extra in [
                 Capabilities::empty(),
                 Capabilities::SUBGROUP | Capabilities::SUBGROUP_BARRIER,
@@ -294,11 +319,14 @@ mod tests {
     fn workgroup_sizes_and_params_match_the_host() {
         for (kernel, shape) in variants() {
             let text = source(kernel, shape);
-            let caps = if uses_f16(kernel, shape) {
+            let mut caps = if uses_f16(kernel, shape) {
                 Capabilities::SHADER_FLOAT16
             } else {
                 Capabilities::empty()
             };
+            if kernel.uses_subgroups() {
+                caps |= Capabilities::SUBGROUP;
+            }
             let module = validate(&text, caps).expect("validated above");
             assert_eq!(module.entry_points.len(), 1, "{}", kernel.name());
             let entry = &module.entry_points[0];
