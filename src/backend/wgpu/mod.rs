@@ -142,6 +142,12 @@ impl WgpuBackend {
         if let Some(p) = cache.get(&(kernel, shape)) {
             return Ok(p.clone());
         }
+        if kernel.uses_subgroups() && !self.ctx.subgroups {
+            return Err(backend_error(format!(
+                "{}: the device has no subgroup operations",
+                kernel.name()
+            )));
+        }
         let source = shaders::source(kernel, shape);
         let device = &self.ctx.device;
         let descriptor = wgpu::ShaderModuleDescriptor {
