@@ -33,7 +33,8 @@ pub struct AdapterReport {
     pub max_compute_workgroups_per_dimension: u32,
     /// `shader-f16` is available (half-precision storage in k-means assignment).
     pub shader_f16: bool,
-    /// Subgroup operations are available (not used by the current kernels).
+    /// Subgroup operations are available (the radix sort's scan and key-bits kernels then use
+    /// their subgroup variants).
     pub subgroup: bool,
 }
 
@@ -95,6 +96,8 @@ pub(crate) struct Context {
     pub limits: wgpu::Limits,
     /// Half-precision storage is enabled (adapter has it and the caller allowed it).
     pub f16: bool,
+    /// Subgroup operations are enabled (the adapter has them).
+    pub subgroups: bool,
     /// Errors wgpu reported outside any error scope, and a device-lost message.
     pub uncaptured: Arc<Mutex<Vec<String>>>,
 }
@@ -156,6 +159,10 @@ pub(crate) fn open(options: &WgpuOptions) -> Result<Context> {
     if f16 {
         required_features |= wgpu::Features::SHADER_F16;
     }
+    let subgroups = report.subgroup;
+    if subgroups {
+        required_features |= wgpu::Features::SUBGROUP;
+    }
     let limits = adapter.limits();
     let descriptor = wgpu::DeviceDescriptor {
         label: Some("splatpress"),
@@ -189,6 +196,7 @@ pub(crate) fn open(options: &WgpuOptions) -> Result<Context> {
         report,
         limits,
         f16,
+        subgroups,
         uncaptured,
     })
 }

@@ -1,7 +1,7 @@
 //! k-means kernels: assignment (tiled argmin, `kmeans_assign.wgsl`) and the deterministic
 //! update (histogram → scan → stable sort of point ids by label → sequential segment sums).
 
-use super::shaders::{ASSIGN_WORKGROUP, AssignShape, Kernel, Params, WORKGROUP};
+use super::shaders::{ASSIGN_TILE, AssignShape, Kernel, Params, SEGMENT_WORKGROUP, WORKGROUP};
 use super::{GpuBuffer, WgpuBackend, backend_error, bind, bind_range, to_u32};
 use crate::Result;
 
@@ -35,9 +35,14 @@ impl WgpuBackend {
         if k == 0 {
             return Err(backend_error("kmeans_assign: no centroids"));
         }
+        if k > (u32::MAX - 2 * ASSIGN_TILE) as usize {
+            // The kernel's tile counter must not wrap past the last centroid.
+            return Err(backend_error(format!(
+                "kmeans_assign: {k} centroids exceed 2^32"
+            )));
+        }
         let shape = AssignShape::for_dim(to_u32(dim, "dim")?, self.ctx.f16);
-        let tile_bytes = u64::from(shape.tile) * dim as u64 * if shape.f16 { 2 } else { 4 };
-        if tile_bytes > u64::from(self.ctx.limits.max_compute_workgroup_storage_size) {
+        if shape.workgroup_bytes() > self.ctx.limits.max_compute_workgroup_storage_size {
             return Err(backend_error(format!(
                 "kmeans_assign: rows of {dim} values do not fit workgroup memory ({} bytes)",
                 self.ctx.limits.max_compute_workgroup_storage_size
@@ -87,6 +92,28 @@ impl WgpuBackend {
             Some((cent16, _)) => vec![(cent16, 0, k32)],
             None => self.centroid_parts(centroids, dim)?,
         };
+        // ‖c‖² of every centroid, from the values the assignment reads (f16 ones included).
+        let norms = self.raw_buffer(
+            (k * 4) as u64,
+            "centroid norms",
+            wgpu::BufferUsages::STORAGE,
+        );
+        for &(centroid_buffer, centroid_base, part_end) in &parts {
+            let count = part_end - centroid_base;
+            self.dispatch(
+                &mut encoder,
+                Kernel::CentroidNorms,
+                Some(shape),
+                Params {
+                    n: count,
+                    dim: shape.dim,
+                    centroid_base,
+                    ..Params::default()
+                },
+                &[bind(centroid_buffer), bind(&norms)],
+                count.div_ceil(WORKGROUP),
+            )?;
+        }
         for window in &windows {
             let source = &points.chunks[window.chunk];
             let groups = window.rows.div_ceil(shape.rows_per_group());
@@ -132,6 +159,7 @@ impl WgpuBackend {
                         &[
                             point_binding.clone(),
                             bind(centroid_buffer),
+                            bind(&norms),
                             bind(label_buf),
                             bind(&best_dist),
                         ],
@@ -290,7 +318,7 @@ impl WgpuBackend {
                 k32,
             )?;
         }
-        debug_assert_eq!(ASSIGN_WORKGROUP, 64);
+        debug_assert_eq!(SEGMENT_WORKGROUP, 64);
         self.ctx.queue.submit([encoder.finish()]);
         Ok(())
     }

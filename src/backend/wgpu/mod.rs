@@ -142,12 +142,36 @@ impl WgpuBackend {
         if let Some(p) = cache.get(&(kernel, shape)) {
             return Ok(p.clone());
         }
+        if kernel.uses_subgroups() && !self.ctx.subgroups {
+            return Err(backend_error(format!(
+                "{}: the device has no subgroup operations",
+                kernel.name()
+            )));
+        }
         let source = shaders::source(kernel, shape);
         let device = &self.ctx.device;
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        let descriptor = wgpu::ShaderModuleDescriptor {
             label: Some(kernel.name()),
             source: wgpu::ShaderSource::Wgsl(source.into()),
-        });
+        };
+        let module = if kernel == Kernel::KmeansAssign {
+            // SAFETY: the hot loop of kmeans_assign.wgsl runs without wgpu's injected index
+            // clamps and loop counters. Every index it uses is in bounds by construction:
+            // workgroup-array indices are bounded by the loop conditions over the tile sizes,
+            // and storage indices are guarded by `row < n`, `d < DIM` and `c < centroid_end`,
+            // which `assign` keeps within the bound buffers (a window of `n` rows, a centroid
+            // part holding [centroid_base, centroid_end), `k` norms, labels and distances for
+            // every row). Every loop steps a counter towards a bound that cannot wrap
+            // (`assign` rejects k within a tile of 2^32).
+            unsafe {
+                device.create_shader_module_trusted(
+                    descriptor,
+                    wgpu::ShaderRuntimeChecks::unchecked(),
+                )
+            }
+        } else {
+            device.create_shader_module(descriptor)
+        };
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(kernel.name()),
             layout: None,

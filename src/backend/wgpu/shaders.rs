@@ -5,8 +5,14 @@
 /// Shared WGSL declarations (the [`Params`] struct, `group_index`).
 const COMMON: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/wgsl/common.wgsl"));
 
-/// Invocations per workgroup of `kmeans_assign.wgsl` and `segment_sum.wgsl` (their `WG`).
-pub(crate) const ASSIGN_WORKGROUP: u32 = 64;
+/// Invocations per workgroup of `segment_sum.wgsl` (its `WG`).
+pub(crate) const SEGMENT_WORKGROUP: u32 = 64;
+/// Rows owned by one workgroup of `kmeans_assign.wgsl` (its `BP`).
+pub(crate) const ASSIGN_ROWS_PER_GROUP: u32 = 128;
+/// Centroids per tile of `kmeans_assign.wgsl` (its `BC`).
+pub(crate) const ASSIGN_TILE: u32 = 128;
+/// Largest number of dimensions `kmeans_assign.wgsl` stages at a time (its `DC`).
+const ASSIGN_MAX_CHUNK: u32 = 12;
 /// Invocations per workgroup of every other kernel.
 pub(crate) const WORKGROUP: u32 = 256;
 /// Keys handled by one workgroup of the radix kernels (4 per invocation).
@@ -36,6 +42,7 @@ const _: () = assert!(std::mem::size_of::<Params>() == 44);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Kernel {
     KmeansAssign,
+    CentroidNorms,
     ToF16,
     LabelHistogram,
     LabelPairs,
@@ -44,13 +51,18 @@ pub(crate) enum Kernel {
     RadixScatter,
     Scan,
     KeyBits,
+    /// `scan` with subgroup operations (devices with `Features::SUBGROUP`).
+    ScanSubgroup,
+    /// `key_bits` with subgroup operations (devices with `Features::SUBGROUP`).
+    KeyBitsSubgroup,
 }
 
 impl Kernel {
     /// Every kernel, for the validation tests.
     #[cfg(test)]
-    pub(crate) const ALL: [Kernel; 9] = [
+    pub(crate) const ALL: [Kernel; 12] = [
         Kernel::KmeansAssign,
+        Kernel::CentroidNorms,
         Kernel::ToF16,
         Kernel::LabelHistogram,
         Kernel::LabelPairs,
@@ -59,12 +71,15 @@ impl Kernel {
         Kernel::RadixScatter,
         Kernel::Scan,
         Kernel::KeyBits,
+        Kernel::ScanSubgroup,
+        Kernel::KeyBitsSubgroup,
     ];
 
     /// File stem and pipeline label.
     pub(crate) fn name(self) -> &'static str {
         match self {
             Kernel::KmeansAssign => "kmeans_assign",
+            Kernel::CentroidNorms => "centroid_norms",
             Kernel::ToF16 => "to_f16",
             Kernel::LabelHistogram => "label_histogram",
             Kernel::LabelPairs => "label_pairs",
@@ -73,6 +88,8 @@ impl Kernel {
             Kernel::RadixScatter => "radix_scatter",
             Kernel::Scan => "scan",
             Kernel::KeyBits => "key_bits",
+            Kernel::ScanSubgroup => "scan_subgroup",
+            Kernel::KeyBitsSubgroup => "key_bits_subgroup",
         }
     }
 
@@ -85,6 +102,7 @@ impl Kernel {
         }
         match self {
             Kernel::KmeansAssign => wgsl!("kmeans_assign.wgsl"),
+            Kernel::CentroidNorms => wgsl!("centroid_norms.wgsl"),
             Kernel::ToF16 => wgsl!("to_f16.wgsl"),
             Kernel::LabelHistogram => wgsl!("label_histogram.wgsl"),
             Kernel::LabelPairs => wgsl!("label_pairs.wgsl"),
@@ -93,14 +111,21 @@ impl Kernel {
             Kernel::RadixScatter => wgsl!("radix_scatter.wgsl"),
             Kernel::Scan => wgsl!("scan.wgsl"),
             Kernel::KeyBits => wgsl!("key_bits.wgsl"),
+            Kernel::ScanSubgroup => wgsl!("scan_subgroup.wgsl"),
+            Kernel::KeyBitsSubgroup => wgsl!("key_bits_subgroup.wgsl"),
         }
+    }
+
+    /// Whether the kernel uses subgroup operations (built only where the device has them).
+    pub(crate) fn uses_subgroups(self) -> bool {
+        matches!(self, Kernel::ScanSubgroup | Kernel::KeyBitsSubgroup)
     }
 
     /// The `@workgroup_size` of the kernel's entry point.
     #[cfg(test)]
     pub(crate) fn workgroup_size(self) -> u32 {
         match self {
-            Kernel::KmeansAssign | Kernel::SegmentSum => ASSIGN_WORKGROUP,
+            Kernel::SegmentSum => SEGMENT_WORKGROUP,
             _ => WORKGROUP,
         }
     }
@@ -112,60 +137,71 @@ impl Kernel {
 /// come out wrong without any error). See [`AssignShape::centroids_per_dispatch`].
 pub(crate) const ASSIGN_LOOP_BUDGET: u32 = 32 * 1024;
 
-/// Compile-time shape of one `kmeans_assign` pipeline.
+/// Compile-time shape of one `kmeans_assign` (and `centroid_norms`) pipeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct AssignShape {
     /// Values per row (`DIM`).
     pub dim: u32,
-    /// Points per invocation held in registers (`PTS`).
-    pub points_per_invocation: u32,
-    /// Centroids staged in workgroup memory at a time (`TILE`).
+    /// Dimensions of the row and centroid tiles staged in workgroup memory at a time (`DC`).
+    pub dims_per_chunk: u32,
+    /// Centroids per tile (`BC`, fixed by the kernel).
     pub tile: u32,
     /// Half-precision storage of points and centroids (`Scalar = f16`).
     pub f16: bool,
 }
 
 impl AssignShape {
-    /// The shape used for rows of `dim` values: 4 points per invocation for short rows, 2 up
-    /// to 48 values, else 1 (register pressure); a centroid tile of about 12 KiB (a full
-    /// 32 KiB tile lowers occupancy, algorithms.md §2.2).
+    /// The shape used for rows of `dim` values: chunks of at most 12 dimensions (the tiles
+    /// then fit 16 KiB of workgroup memory), chosen to keep both the zero padding of the last
+    /// chunk and the number of chunks (two barriers each) small: 45 → 5 × 9, 64 → 6 × 11.
     pub(crate) fn for_dim(dim: u32, f16: bool) -> Self {
-        let points_per_invocation = match dim {
-            0..=16 => 4,
-            17..=48 => 2,
-            _ => 1,
+        let dim = dim.max(1);
+        let cost = |chunk: u32| {
+            let chunks = dim.div_ceil(chunk);
+            (chunks * chunk + 2 * chunks, u32::MAX - chunk)
         };
-        let bytes = if f16 { 2 } else { 4 };
-        let tile = (12 * 1024 / (dim.max(1) * bytes)).clamp(1, 128);
+        let dims_per_chunk = (1..=ASSIGN_MAX_CHUNK.min(dim))
+            .min_by_key(|&chunk| cost(chunk))
+            .unwrap_or(1);
         AssignShape {
             dim,
-            points_per_invocation,
-            tile,
+            dims_per_chunk,
+            tile: ASSIGN_TILE,
             f16,
         }
     }
 
     /// Rows handled by one workgroup.
     pub(crate) fn rows_per_group(self) -> u32 {
-        ASSIGN_WORKGROUP * self.points_per_invocation
+        ASSIGN_ROWS_PER_GROUP
+    }
+
+    /// Bytes of workgroup memory the kernel declares: the row and centroid tiles, the tile's
+    /// norms and the merge arrays, all 4-byte values.
+    pub(crate) fn workgroup_bytes(self) -> u32 {
+        4 * (self.dims_per_chunk * (ASSIGN_ROWS_PER_GROUP + self.tile)
+            + self.tile
+            + 2 * ASSIGN_ROWS_PER_GROUP)
     }
 
     /// Loop iterations (back-edges) one invocation runs for `centroids` centroids, counting
-    /// as if the driver unrolled nothing: per centroid the centroid loop, the `DIM` loop, the
-    /// `PTS` loop inside it and the comparison loop; per tile the tile loop and the cooperative
-    /// load loop; once the loops loading the invocation's points.
+    /// as if the driver unrolled nothing: per tile the tile loop and per chunk of dimensions
+    /// the chunk loop, the two cooperative load loops and the `DC` loop; once the merge (16
+    /// rounds of 8 rows).
     pub(crate) fn loop_iterations(self, centroids: u32) -> u64 {
-        let (dim, pts, tile) = (
+        let (dim, chunk, tile) = (
             u64::from(self.dim),
-            u64::from(self.points_per_invocation),
+            u64::from(self.dims_per_chunk),
             u64::from(self.tile),
         );
-        let per_centroid = 1 + dim * (1 + pts) + 2 * pts;
-        let per_tile = 1 + (tile * dim).div_ceil(u64::from(ASSIGN_WORKGROUP));
-        let fixed = pts * (dim + 1) + 2 * pts;
-        fixed
-            + u64::from(centroids) * per_centroid
-            + u64::from(centroids.div_ceil(self.tile)) * per_tile
+        let threads = u64::from(WORKGROUP);
+        let per_chunk = 1
+            + (chunk * u64::from(ASSIGN_ROWS_PER_GROUP)).div_ceil(threads)
+            + (chunk * tile).div_ceil(threads)
+            + chunk;
+        let per_tile = 1 + dim.div_ceil(chunk) * per_chunk;
+        let merge = 16 * (1 + 8);
+        merge + u64::from(centroids.div_ceil(self.tile)) * per_tile
     }
 
     /// Centroids one dispatch scans (a multiple of the tile, at least one tile): as many as
@@ -181,23 +217,23 @@ impl AssignShape {
     }
 }
 
-/// The full WGSL source of `kernel` (`shape` is used by `kmeans_assign` only).
+/// The full WGSL source of `kernel` (`shape` is used by `kmeans_assign` and `centroid_norms` only).
 pub(crate) fn source(kernel: Kernel, shape: Option<AssignShape>) -> String {
     let mut text = String::new();
     let f16 = match kernel {
         Kernel::ToF16 => true,
-        Kernel::KmeansAssign => shape.is_some_and(|s| s.f16),
+        Kernel::KmeansAssign | Kernel::CentroidNorms => shape.is_some_and(|s| s.f16),
         _ => false,
     };
     if f16 {
         text.push_str("enable f16;\n");
     }
-    if kernel == Kernel::KmeansAssign {
+    if matches!(kernel, Kernel::KmeansAssign | Kernel::CentroidNorms) {
         let shape = shape.unwrap_or(AssignShape::for_dim(1, false));
         let scalar = if shape.f16 { "f16" } else { "f32" };
         text.push_str(&format!(
-            "alias Scalar = {scalar};\nconst DIM: u32 = {}u;\nconst PTS: u32 = {}u;\nconst TILE: u32 = {}u;\n",
-            shape.dim, shape.points_per_invocation, shape.tile
+            "alias Scalar = {scalar};\nconst DIM: u32 = {}u;\nconst DC: u32 = {}u;\n",
+            shape.dim, shape.dims_per_chunk
         ));
     }
     text.push_str(COMMON);
@@ -222,7 +258,7 @@ mod tests {
     fn variants() -> Vec<(Kernel, Option<AssignShape>)> {
         let mut all = Vec::new();
         for kernel in Kernel::ALL {
-            if kernel == Kernel::KmeansAssign {
+            if matches!(kernel, Kernel::KmeansAssign | Kernel::CentroidNorms) {
                 for dim in [1, 3, 9, 24, 45, 64] {
                     for f16 in [false, true] {
                         all.push((kernel, Some(AssignShape::for_dim(dim, f16))));
@@ -244,11 +280,21 @@ mod tests {
         for (kernel, shape) in variants() {
             let text = source(kernel, shape);
             let needs_f16 = uses_f16(kernel, shape);
-            let base = if needs_f16 {
+            let mut base = if needs_f16 {
                 Capabilities::SHADER_FLOAT16
             } else {
                 Capabilities::empty()
             };
+            if kernel.uses_subgroups() {
+                base |= Capabilities::SUBGROUP;
+                // A device without subgroups must reject them, so the host may only build
+                // these variants where the feature was granted.
+                assert!(
+                    validate(&text, Capabilities::empty()).is_err(),
+                    "{} validated without subgroups",
+                    kernel.name()
+                );
+            }
             for extra in [
                 Capabilities::empty(),
                 Capabilities::SUBGROUP | Capabilities::SUBGROUP_BARRIER,
@@ -273,11 +319,14 @@ mod tests {
     fn workgroup_sizes_and_params_match_the_host() {
         for (kernel, shape) in variants() {
             let text = source(kernel, shape);
-            let caps = if uses_f16(kernel, shape) {
+            let mut caps = if uses_f16(kernel, shape) {
                 Capabilities::SHADER_FLOAT16
             } else {
                 Capabilities::empty()
             };
+            if kernel.uses_subgroups() {
+                caps |= Capabilities::SUBGROUP;
+            }
             let module = validate(&text, caps).expect("validated above");
             assert_eq!(module.entry_points.len(), 1, "{}", kernel.name());
             let entry = &module.entry_points[0];
@@ -325,9 +374,9 @@ mod tests {
                 );
             }
         }
-        // Observed on lavapipe (Mesa 22.3.6) before the split: rows of 45 values went wrong
-        // past about 1,370 centroids in one dispatch.
-        assert!(AssignShape::for_dim(45, false).centroids_per_dispatch() < 1_370);
+        // k = 65,536 of 45 values needs more than one dispatch, so the carried minimum is
+        // exercised by the large-k conformance test.
+        assert!(AssignShape::for_dim(45, false).centroids_per_dispatch() < 65_536);
     }
 
     #[test]
@@ -335,7 +384,14 @@ mod tests {
         for dim in 1..=256 {
             for f16 in [false, true] {
                 let shape = AssignShape::for_dim(dim, f16);
-                let bytes = shape.tile * dim * if f16 { 2 } else { 4 };
+                assert!(shape.dims_per_chunk <= ASSIGN_MAX_CHUNK && shape.dims_per_chunk >= 1);
+                let chunks = dim.div_ceil(shape.dims_per_chunk);
+                assert!(chunks * shape.dims_per_chunk >= dim);
+                assert!(
+                    (chunks - 1) * shape.dims_per_chunk < dim,
+                    "dim {dim}: empty chunk"
+                );
+                let bytes = shape.workgroup_bytes();
                 assert!(bytes <= 16 * 1024, "dim {dim} f16 {f16}: {bytes} B of tile");
             }
         }

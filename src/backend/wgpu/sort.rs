@@ -1,7 +1,8 @@
 //! Stable LSD radix sort of (u64 key, u32 value) pairs, 8-bit digits, reduce-then-scan per
 //! digit: `radix_histogram` (per-block digit counts) → `scan` → `radix_scatter` (stable
 //! ranks within each block). No decoupled look-back: WebGPU promises no forward progress
-//! between workgroups. Digits that are equal in every key are skipped (`key_bits`).
+//! between workgroups. Digits that are equal in every key are skipped (`key_bits`). Where the
+//! device has subgroup operations, the scan and key-bits kernels use their subgroup variants.
 
 use super::shaders::{Kernel, Params, RADIX_BLOCK, WORKGROUP};
 use super::{GpuBuffer, WgpuBackend, backend_error, bind, to_u32};
@@ -34,7 +35,11 @@ impl WgpuBackend {
         let mut encoder = self.encoder("key_bits");
         self.dispatch(
             &mut encoder,
-            Kernel::KeyBits,
+            if self.ctx.subgroups {
+                Kernel::KeyBitsSubgroup
+            } else {
+                Kernel::KeyBits
+            },
             None,
             Params {
                 n,
@@ -134,7 +139,11 @@ impl WgpuBackend {
     ) -> Result<()> {
         self.dispatch(
             encoder,
-            Kernel::Scan,
+            if self.ctx.subgroups {
+                Kernel::ScanSubgroup
+            } else {
+                Kernel::Scan
+            },
             None,
             Params {
                 n,
