@@ -21,7 +21,7 @@ use splatpress::backend::cuda::CudaBackend;
 use splatpress::backend::wgpu::{WgpuBackend, WgpuOptions};
 
 /// Squared distances this close (relative) are a tie that rounding may break either way: the
-/// CPU evaluates ‖c‖² − 2·x·c, the WGSL kernel Σ(x − c)², both in f32.
+/// CPU and WGSL kernels evaluate ‖c‖² − 2·x·c in f32 with different summation orders.
 const NEAR_TIE: f64 = 1e-5;
 /// Sums may differ by this fraction of Σ|x| over the members (the CPU sums in f64, the GPU
 /// in compensated f32).
