@@ -1,11 +1,15 @@
-//! End to end on two backends: the same scene and seed compressed with the k-means on `cpu`
-//! and on `wgpu` give files whose sizes and eval errors agree within 1 %. (Per-kernel
+//! End to end on every backend: the same scene and seed compressed with the k-means on `cpu`,
+//! `wgpu` and `cuda` give files whose sizes and eval errors agree within 1 %. (Per-kernel
 //! agreement is in `conformance`; this checks that the whole pipeline does not drift.)
+//! A missing GPU backend prints `skipped:`; `REQUIRE_GPU_ADAPTER=1` / `REQUIRE_CUDA=1` make
+//! it a failure.
 
+use splatpress::backend::Backend;
 use splatpress::backend::cpu::Cpu;
+use splatpress::backend::cuda::CudaBackend;
 use splatpress::backend::wgpu::{WgpuBackend, WgpuOptions};
 use splatpress::encode::{Options, pipeline::compress_with};
-use splatpress::{eval, io::sog};
+use splatpress::{Scene, eval, io::sog};
 
 fn wgpu() -> Option<WgpuBackend> {
     match WgpuBackend::new(WgpuOptions {
@@ -23,6 +27,19 @@ fn wgpu() -> Option<WgpuBackend> {
     }
 }
 
+fn cuda() -> Option<CudaBackend> {
+    match CudaBackend::new() {
+        Ok(b) => Some(b),
+        Err(e) if std::env::var("REQUIRE_CUDA").as_deref() == Ok("1") => {
+            panic!("REQUIRE_CUDA=1 but CUDA is unusable: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipped: no CUDA ({e})");
+            None
+        }
+    }
+}
+
 fn within(name: &str, a: f64, b: f64, tolerance: f64) {
     let scale = a.abs().max(b.abs()).max(1e-12);
     assert!(
@@ -31,36 +48,34 @@ fn within(name: &str, a: f64, b: f64, tolerance: f64) {
     );
 }
 
-#[test]
-fn cpu_and_wgpu_files_agree_within_one_percent() {
-    let Some(gpu) = wgpu() else { return };
-    let scene = splatpress::sample::scene(16_000, 2, 4).sanitize().0;
+fn scene() -> Scene {
+    splatpress::sample::scene(16_000, 2, 4).sanitize().0
+}
+
+/// Compresses `scene` on `backend`, writes it, and returns the file size and its evaluation.
+fn run<B: Backend>(backend: &B, scene: &Scene) -> (f64, eval::Evaluation) {
     let options = Options {
         seed: 9,
         ..Options::default()
     };
+    let (sog, _) = compress_with(backend, scene, &options, &()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut results = Vec::new();
-    for (name, sog) in [
-        ("cpu", compress_with(&Cpu, &scene, &options, &()).unwrap().0),
-        (
-            "wgpu",
-            compress_with(&gpu, &scene, &options, &()).unwrap().0,
-        ),
-    ] {
-        let path = dir.path().join(format!("{name}.sog"));
-        let bytes = sog::write(&path, &sog, 4).unwrap().total_bytes;
-        let decoded = sog::decode::decode(&sog).unwrap();
-        let e = eval::evaluate(&scene, &decoded).unwrap();
-        eprintln!("{name}: {bytes} bytes\n{}", e.table());
-        results.push((bytes as f64, e));
-    }
-    let ((cpu_bytes, c), (gpu_bytes, g)) = (&results[0], &results[1]);
+    let bytes = sog::write(&dir.path().join("out.sog"), &sog, 4)
+        .unwrap()
+        .total_bytes;
+    let e = eval::evaluate(scene, &sog::decode::decode(&sog).unwrap()).unwrap();
+    eprintln!("{}: {bytes} bytes\n{}", backend.name(), e.table());
+    (bytes as f64, e)
+}
+
+fn agree(reference: &(f64, eval::Evaluation), other: &(f64, eval::Evaluation)) {
+    let ((cpu_bytes, c), (gpu_bytes, g)) = (reference, other);
     within("total bytes", *cpu_bytes, *gpu_bytes, 0.01);
     within("position", c.position.rmse, g.position.rmse, 0.01);
     within("rotation", c.rotation_deg.rmse, g.rotation_deg.rmse, 0.01);
     within("opacity", c.opacity.rmse, g.opacity.rmse, 0.01);
     within("colour", c.color_dc.rmse, g.color_dc.rmse, 0.01);
+    assert_eq!(c.sh.len(), g.sh.len());
     for (bc, bg) in c.sh.iter().zip(&g.sh) {
         within(
             &format!("SH band {}", bc.band),
@@ -69,4 +84,18 @@ fn cpu_and_wgpu_files_agree_within_one_percent() {
             0.01,
         );
     }
+}
+
+#[test]
+fn cpu_and_wgpu_files_agree_within_one_percent() {
+    let Some(gpu) = wgpu() else { return };
+    let scene = scene();
+    agree(&run(&Cpu, &scene), &run(&gpu, &scene));
+}
+
+#[test]
+fn cpu_and_cuda_files_agree_within_one_percent() {
+    let Some(gpu) = cuda() else { return };
+    let scene = scene();
+    agree(&run(&Cpu, &scene), &run(&gpu, &scene));
 }

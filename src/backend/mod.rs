@@ -17,6 +17,30 @@ pub mod wgpu;
 
 use crate::Result;
 
+/// Checks the shapes of a `kmeans_assign` call and returns (points, centroids): whole rows
+/// of `dim`, one label per point, and at least one centroid when there are points. Shared by
+/// the GPU backends so that they reject bad calls with the same words.
+pub(crate) fn assign_rows(
+    points: usize,
+    centroids: usize,
+    dim: usize,
+    labels: usize,
+) -> Result<(usize, usize), String> {
+    if dim == 0 || !points.is_multiple_of(dim) || !centroids.is_multiple_of(dim) {
+        return Err(format!(
+            "kmeans_assign: {points} point values and {centroids} centroid values are not whole rows of {dim}"
+        ));
+    }
+    let (n, k) = (points / dim, centroids / dim);
+    if labels != n {
+        return Err(format!("kmeans_assign: {labels} labels for {n} points"));
+    }
+    if n > 0 && k == 0 {
+        return Err("kmeans_assign: no centroids".into());
+    }
+    Ok((n, k))
+}
+
 /// Element types that may live in a device buffer.
 pub trait Elem: bytemuck::Pod + Send + Sync + 'static {}
 impl Elem for f32 {}

@@ -42,26 +42,10 @@ impl CudaBackend {
         dim: usize,
         labels: &mut CudaBuffer<u32>,
     ) -> Result<()> {
-        if dim == 0 || !points.len().is_multiple_of(dim) || !centroids.len().is_multiple_of(dim) {
-            return Err(cuda_error(format!(
-                "kmeans_assign: {} point values and {} centroid values are not whole rows of {dim}",
-                points.len(),
-                centroids.len()
-            )));
-        }
-        let n = points.len() / dim;
-        let k = centroids.len() / dim;
-        if labels.len() != n {
-            return Err(cuda_error(format!(
-                "kmeans_assign: {} labels for {n} points",
-                labels.len()
-            )));
-        }
+        let (n, k) = crate::backend::assign_rows(points.len(), centroids.len(), dim, labels.len())
+            .map_err(cuda_error)?;
         if n == 0 {
             return Ok(());
-        }
-        if k == 0 {
-            return Err(cuda_error("kmeans_assign: no centroids"));
         }
         let n32 = to_u32(n, "n")?;
         let dim32 = to_u32(dim, "dim")?;

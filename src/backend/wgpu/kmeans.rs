@@ -14,26 +14,10 @@ impl WgpuBackend {
         dim: usize,
         labels: &mut GpuBuffer<u32>,
     ) -> Result<()> {
-        if dim == 0 || !points.len().is_multiple_of(dim) || !centroids.len().is_multiple_of(dim) {
-            return Err(backend_error(format!(
-                "kmeans_assign: {} point values and {} centroid values are not whole rows of {dim}",
-                points.len(),
-                centroids.len()
-            )));
-        }
-        let n = points.len() / dim;
-        let k = centroids.len() / dim;
-        if labels.len() != n {
-            return Err(backend_error(format!(
-                "kmeans_assign: {} labels for {n} points",
-                labels.len()
-            )));
-        }
+        let (n, k) = crate::backend::assign_rows(points.len(), centroids.len(), dim, labels.len())
+            .map_err(backend_error)?;
         if n == 0 {
             return Ok(());
-        }
-        if k == 0 {
-            return Err(backend_error("kmeans_assign: no centroids"));
         }
         if k > (u32::MAX - 2 * ASSIGN_TILE) as usize {
             // The kernel's tile counter must not wrap past the last centroid.
