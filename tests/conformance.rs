@@ -117,6 +117,7 @@ conformance!(
     kmeans_update_matches_cpu,
     kmeans_assign_on_palette_shapes,
     kmeans_assign_large_k,
+    morton_order_matches_cpu,
 );
 
 /// SplitMix64: a reproducible generator needing no crate.
@@ -611,4 +612,35 @@ fn kmeans_assign_large_k<B: Backend>(backend: &B) {
         "{}: large k: {near_ties} labels differ at near-ties",
         backend.name()
     );
+}
+
+/// The Morton driver (`encode::order::morton_with`) sorts through the backend's `sort_pairs`;
+/// every backend must give exactly the CPU's order, refinement of long equal-code runs included.
+fn morton_order_matches_cpu<B: Backend>(backend: &B) {
+    let sample = splatpress::sample::scene(30_000, 0, 2).positions;
+    // A dense cluster of 3,000 nearly equal positions far from a few outliers: its codes
+    // collide at the first level and must be refined over their own box.
+    let mut clustered: Vec<[f32; 3]> = (0..3000u32)
+        .map(|i| {
+            [
+                1.0 + i as f32 * 1e-6,
+                2.0 - (i % 7) as f32 * 1e-6,
+                3.0 + (i % 13) as f32 * 1e-6,
+            ]
+        })
+        .collect();
+    clustered.extend([
+        [-500.0, 0.0, 0.0],
+        [500.0, 40.0, -9.0],
+        [0.0, f32::NAN, 0.0],
+    ]);
+    for (name, positions) in [("sample", sample), ("clustered", clustered)] {
+        let expected = splatpress::encode::order::morton(&positions);
+        let got = splatpress::encode::order::morton_with(backend, &positions).unwrap();
+        assert!(
+            got == expected,
+            "{}: Morton order of `{name}` differs from the CPU's",
+            backend.name()
+        );
+    }
 }

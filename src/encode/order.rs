@@ -7,7 +7,13 @@
 //! computed in f64 from the f32 values, and cells are converted with `ToUint32` semantics
 //! (truncation, NaN → 0) after clamping to 1023.
 
+use std::ops::Range;
+
 use rayon::prelude::*;
+
+use crate::Result;
+use crate::backend::Backend;
+use crate::backend::cpu::Cpu;
 
 /// Runs of equal codes longer than this are re-sorted over their own bounding box.
 const REFINE_RUN_LEN: usize = 256;
@@ -15,14 +21,109 @@ const REFINE_RUN_LEN: usize = 256;
 /// Slices at least this long use the parallel bounding box / code pass and the radix sort.
 const PARALLEL_LEN: usize = 1 << 15;
 
-/// `order[i]` = the source splat stored at texel i, by recursive 10-bit Morton codes.
+/// `order[i]` = the source splat stored at texel i, by recursive 10-bit Morton codes, sorted
+/// on the CPU backend. See [`morton_with`].
+pub fn morton(positions: &[[f32; 3]]) -> Vec<u32> {
+    morton_with(&Cpu, positions).expect("the CPU backend's sort cannot fail")
+}
+
+/// `order[i]` = the source splat stored at texel i, by recursive 10-bit Morton codes, with
+/// the stable key-value sort running on `backend`.
 ///
 /// The order is a permutation of `0..positions.len()`. Splats whose positions cannot be
 /// ordered (a non-finite bounding-box extent, or all identical) keep their input order.
-pub fn morton(positions: &[[f32; 3]]) -> Vec<u32> {
+/// splat-transform recurses into every run of more than 256 equal codes; here each level of
+/// that recursion is one sort of all the runs at once, keyed by (run number << 32 | code),
+/// which orders every run on its own and keeps the runs where they are.
+pub fn morton_with<B: Backend>(backend: &B, positions: &[[f32; 3]]) -> Result<Vec<u32>> {
     let mut order: Vec<u32> = (0..positions.len() as u32).collect();
-    refine(positions, &mut order);
-    order
+    // The ranges of `order` still to sort: at first the whole of it.
+    let mut segments: Vec<Range<usize>> = std::iter::once(0..order.len()).collect();
+    while !segments.is_empty() {
+        // Keys of every segment that can be ordered (a finite, non-zero bounding box).
+        let coded: Vec<(Range<usize>, Vec<u32>)> = segments
+            .par_iter()
+            .filter_map(|seg| codes(positions, &order[seg.clone()]).map(|c| (seg.clone(), c)))
+            .collect();
+        if coded.is_empty() {
+            break;
+        }
+        let mut keys = Vec::new();
+        let mut values = Vec::new();
+        for (run, (seg, seg_codes)) in coded.iter().enumerate() {
+            keys.extend(
+                seg_codes
+                    .iter()
+                    .map(|&c| ((run as u64) << 32) | u64::from(c)),
+            );
+            values.extend_from_slice(&order[seg.clone()]);
+        }
+        let mut device_keys = backend.upload(&keys)?;
+        let mut device_values = backend.upload(&values)?;
+        backend.sort_pairs(&mut device_keys, &mut device_values)?;
+        let (keys, values) = (
+            backend.download(&device_keys)?,
+            backend.download(&device_values)?,
+        );
+        // The sorted runs come back in run order: write them over their segments and find
+        // the next level's segments (runs of more than 256 equal codes).
+        let mut next = Vec::new();
+        let mut at = 0;
+        for (seg, _) in &coded {
+            let sorted = &keys[at..at + seg.len()];
+            order[seg.clone()].copy_from_slice(&values[at..at + seg.len()]);
+            let mut first = 0;
+            while first < sorted.len() {
+                let mut end = first + 1;
+                while end < sorted.len() && sorted[end] == sorted[first] {
+                    end += 1;
+                }
+                if end - first > REFINE_RUN_LEN {
+                    next.push(seg.start + first..seg.start + end);
+                }
+                first = end;
+            }
+            at += seg.len();
+        }
+        segments = next;
+    }
+    Ok(order)
+}
+
+/// The 30-bit Morton codes of `indices` over their own bounding box, or `None` when the box
+/// has a non-finite extent or no extent at all (the reference then leaves the order as is).
+fn codes(positions: &[[f32; 3]], indices: &[u32]) -> Option<Vec<u32>> {
+    if indices.is_empty() {
+        return None;
+    }
+    let bounds = bounds_of(positions, indices);
+    let mut min = [0f64; 3];
+    let mut mul = [0f64; 3];
+    let mut all_zero = true;
+    for a in 0..3 {
+        min[a] = f64::from(bounds.min[a]);
+        let extent = f64::from(bounds.max[a]) - min[a];
+        if !extent.is_finite() {
+            return None;
+        }
+        if extent != 0.0 {
+            all_zero = false;
+            mul[a] = 1024.0 / extent;
+        }
+    }
+    if all_zero {
+        return None;
+    }
+    let code_of = |g: &u32| {
+        let p = &positions[*g as usize];
+        let c = |a: usize| cell((f64::from(p[a]) - min[a]) * mul[a]);
+        morton_code(c(0), c(1), c(2))
+    };
+    Some(if indices.len() >= PARALLEL_LEN {
+        indices.par_iter().map(code_of).collect()
+    } else {
+        indices.iter().map(code_of).collect()
+    })
 }
 
 /// Inserts two zero bits between each of the low 10 bits of `v` (bit k moves to bit 3k).
@@ -101,79 +202,6 @@ fn bounds_of(positions: &[[f32; 3]], indices: &[u32]) -> Bounds {
         indices
             .iter()
             .fold(Bounds::EMPTY, |b, &g| b.add(&positions[g as usize]))
-    }
-}
-
-/// Sorts `indices` (in place) by Morton code over their own bounding box, then refines
-/// every run of more than 256 equal codes the same way.
-fn refine(positions: &[[f32; 3]], indices: &mut [u32]) {
-    if indices.is_empty() {
-        return;
-    }
-    let bounds = bounds_of(positions, indices);
-    let mut min = [0f64; 3];
-    let mut mul = [0f64; 3];
-    let mut all_zero = true;
-    for a in 0..3 {
-        min[a] = f64::from(bounds.min[a]);
-        let extent = f64::from(bounds.max[a]) - min[a];
-        if !extent.is_finite() {
-            return;
-        }
-        if extent != 0.0 {
-            all_zero = false;
-            mul[a] = 1024.0 / extent;
-        }
-    }
-    if all_zero {
-        return;
-    }
-
-    let code_of = |g: u32| -> u64 {
-        let p = &positions[g as usize];
-        let c = |a: usize| cell((f64::from(p[a]) - min[a]) * mul[a]);
-        (u64::from(morton_code(c(0), c(1), c(2))) << 32) | u64::from(g)
-    };
-    // Packed (code << 32 | splat): sorting by the high half keeps equal codes in input order.
-    let mut keyed: Vec<u64> = if indices.len() >= PARALLEL_LEN {
-        indices.par_iter().map(|&g| code_of(g)).collect()
-    } else {
-        indices.iter().map(|&g| code_of(g)).collect()
-    };
-    if keyed.len() >= 2048 {
-        radix_sort_stable(&mut keyed, 30, |k| (k >> 32) as u32);
-    } else {
-        keyed.sort_by_key(|k| k >> 32); // stable
-    }
-    for (slot, k) in indices.iter_mut().zip(&keyed) {
-        *slot = *k as u32;
-    }
-
-    // Split `indices` into the runs that need refining (disjoint, in order).
-    let mut runs: Vec<&mut [u32]> = Vec::new();
-    let mut rest = indices;
-    let mut consumed = 0;
-    let mut start = 0;
-    while start < keyed.len() {
-        let code = keyed[start] >> 32;
-        let mut end = start + 1;
-        while end < keyed.len() && keyed[end] >> 32 == code {
-            end += 1;
-        }
-        if end - start > REFINE_RUN_LEN {
-            let (_, tail) = rest.split_at_mut(start - consumed);
-            let (run, tail) = tail.split_at_mut(end - start);
-            runs.push(run);
-            rest = tail;
-            consumed = end;
-        }
-        start = end;
-    }
-    drop(keyed);
-    if runs.len() > 1 {
-        runs.into_par_iter().for_each(|run| refine(positions, run));
-    } else if let Some(run) = runs.pop() {
-        refine(positions, run);
     }
 }
 

@@ -100,17 +100,18 @@ pub fn compress_with<B: Backend>(
     };
     let mut timed = |name: &str, secs: f64| report.stages.push((name.to_string(), secs));
 
-    let (sorted, secs) = stage(progress, "order", None, || {
+    let (sorted, secs) = stage(progress, "order", None, || -> Result<Scene> {
         let order = match &options.order {
-            Order::Morton => order::morton(&scene.positions),
+            Order::Morton => order::morton_with(backend, &scene.positions)?,
             Order::Plas(plas_options) => {
                 plas::order(scene, width, height, plas_options, options.seed)
             }
         };
         let mut sorted = scene.select(&order);
         sorted.truncate_bands(bands);
-        sorted
+        Ok(sorted)
     });
+    let sorted = sorted?;
     timed("order", secs);
 
     let ((means, quats, scales, sh0), secs) = stage(progress, "quantize", None, || {
