@@ -41,6 +41,38 @@ pub(crate) fn assign_rows(
     Ok((n, k))
 }
 
+/// Checks the shapes of a `kmeans_update` call and returns the number of points: whole rows
+/// of `dim`, one label per point, `k` rows of sums and `k` counts.
+pub(crate) fn update_rows(
+    points: usize,
+    labels: usize,
+    dim: usize,
+    k: usize,
+    sums: usize,
+    counts: usize,
+) -> Result<usize, String> {
+    if dim == 0 || !points.is_multiple_of(dim) {
+        return Err(format!(
+            "kmeans_update: {points} point values are not whole rows of {dim}"
+        ));
+    }
+    let n = points / dim;
+    if labels != n || sums != k * dim || counts != k {
+        return Err(format!(
+            "kmeans_update: {labels} labels, {sums} sums and {counts} counts for {n} points, k = {k}, dim = {dim}"
+        ));
+    }
+    Ok(n)
+}
+
+/// Checks that a `sort_pairs` call has one value per key.
+pub(crate) fn sort_lengths(keys: usize, values: usize) -> Result<(), String> {
+    if keys != values {
+        return Err(format!("sort_pairs: {keys} keys but {values} values"));
+    }
+    Ok(())
+}
+
 /// Element types that may live in a device buffer.
 pub trait Elem: bytemuck::Pod + Send + Sync + 'static {}
 impl Elem for f32 {}

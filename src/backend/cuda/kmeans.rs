@@ -211,21 +211,15 @@ impl CudaBackend {
         sums: &mut CudaBuffer<f32>,
         counts: &mut CudaBuffer<u32>,
     ) -> Result<()> {
-        if dim == 0 || !points.len().is_multiple_of(dim) {
-            return Err(cuda_error(format!(
-                "kmeans_update: {} point values are not whole rows of {dim}",
-                points.len()
-            )));
-        }
-        let n = points.len() / dim;
-        if labels.len() != n || sums.len() != k * dim || counts.len() != k {
-            return Err(cuda_error(format!(
-                "kmeans_update: {} labels, {} sums and {} counts for {n} points, k = {k}, dim = {dim}",
-                labels.len(),
-                sums.len(),
-                counts.len()
-            )));
-        }
+        let n = crate::backend::update_rows(
+            points.len(),
+            labels.len(),
+            dim,
+            k,
+            sums.len(),
+            counts.len(),
+        )
+        .map_err(cuda_error)?;
         if k == 0 {
             return Ok(());
         }

@@ -18,13 +18,7 @@ impl CudaBackend {
         keys: &mut CudaBuffer<u64>,
         values: &mut CudaBuffer<u32>,
     ) -> Result<()> {
-        if keys.len() != values.len() {
-            return Err(cuda_error(format!(
-                "sort_pairs: {} keys but {} values",
-                keys.len(),
-                values.len()
-            )));
-        }
+        crate::backend::sort_lengths(keys.len(), values.len()).map_err(cuda_error)?;
         let n = to_u32(keys.len(), "number of keys")?;
         if n < 2 {
             return Ok(());

@@ -200,21 +200,15 @@ impl WgpuBackend {
         sums: &mut GpuBuffer<f32>,
         counts: &mut GpuBuffer<u32>,
     ) -> Result<()> {
-        if dim == 0 || !points.len().is_multiple_of(dim) {
-            return Err(backend_error(format!(
-                "kmeans_update: {} point values are not whole rows of {dim}",
-                points.len()
-            )));
-        }
-        let n = points.len() / dim;
-        if labels.len() != n || sums.len() != k * dim || counts.len() != k {
-            return Err(backend_error(format!(
-                "kmeans_update: {} labels, {} sums and {} counts for {n} points, k = {k}, dim = {dim}",
-                labels.len(),
-                sums.len(),
-                counts.len()
-            )));
-        }
+        let n = crate::backend::update_rows(
+            points.len(),
+            labels.len(),
+            dim,
+            k,
+            sums.len(),
+            counts.len(),
+        )
+        .map_err(backend_error)?;
         if k == 0 {
             return Ok(());
         }

@@ -15,13 +15,7 @@ impl WgpuBackend {
         keys: &mut GpuBuffer<u64>,
         values: &mut GpuBuffer<u32>,
     ) -> Result<()> {
-        if keys.len() != values.len() {
-            return Err(backend_error(format!(
-                "sort_pairs: {} keys but {} values",
-                keys.len(),
-                values.len()
-            )));
-        }
+        crate::backend::sort_lengths(keys.len(), values.len()).map_err(backend_error)?;
         let n = to_u32(keys.len(), "number of keys")?;
         if n < 2 {
             return Ok(());
