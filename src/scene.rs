@@ -92,6 +92,20 @@ impl Sanitized {
 }
 
 impl Scene {
+    /// An empty scene with room for `n` splats of `bands` SH bands, for readers to fill.
+    pub fn with_capacity(n: usize, bands: u8, model: Model) -> Scene {
+        Scene {
+            positions: Vec::with_capacity(n),
+            rotations: Vec::with_capacity(n),
+            log_scales: Vec::with_capacity(n),
+            opacities: Vec::with_capacity(n),
+            sh_dc: Vec::with_capacity(n),
+            sh_bands: bands,
+            sh_rest: Vec::with_capacity(n * 3 * sh_coeffs(bands)),
+            model,
+        }
+    }
+
     /// Number of splats.
     pub fn len(&self) -> usize {
         self.positions.len()

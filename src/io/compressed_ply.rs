@@ -184,16 +184,7 @@ pub fn read(path: &Path) -> Result<Scene> {
     let scale = vf("packed_scale")?;
     let colour = vf("packed_color")?;
 
-    let mut scene = Scene {
-        positions: Vec::with_capacity(n),
-        rotations: Vec::with_capacity(n),
-        log_scales: Vec::with_capacity(n),
-        opacities: Vec::with_capacity(n),
-        sh_dc: Vec::with_capacity(n),
-        sh_bands: 0,
-        sh_rest: Vec::new(),
-        model: Model::Default,
-    };
+    let mut scene = Scene::with_capacity(n, 0, Model::Default);
     let unpack_111011 = |w: u32| [unorm(w, 21, 11), unorm(w, 11, 10), unorm(w, 0, 11)];
     for i in 0..n {
         let c = i / CHUNK_SIZE;

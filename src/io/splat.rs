@@ -61,16 +61,7 @@ pub fn read(path: &Path) -> Result<Scene> {
         ));
     }
     let n = data.len() / RECORD_BYTES;
-    let mut scene = Scene {
-        positions: Vec::with_capacity(n),
-        rotations: Vec::with_capacity(n),
-        log_scales: Vec::with_capacity(n),
-        opacities: Vec::with_capacity(n),
-        sh_dc: Vec::with_capacity(n),
-        sh_bands: 0,
-        sh_rest: Vec::new(),
-        model: Model::Default,
-    };
+    let mut scene = Scene::with_capacity(n, 0, Model::Default);
     for record in data.chunks_exact(RECORD_BYTES) {
         // chunks_exact yields exactly RECORD_BYTES bytes, so this conversion cannot fail.
         if let Ok(record) = record.try_into() {

@@ -149,20 +149,11 @@ pub fn decode(sog: &Sog) -> Result<Scene, String> {
     }
 
     let bands = sh.as_ref().map_or(0, |s| s.0);
-    let k = sh_coeffs(bands);
-    let mut scene = Scene {
-        positions: Vec::with_capacity(count),
-        rotations: Vec::with_capacity(count),
-        log_scales: Vec::with_capacity(count),
-        opacities: Vec::with_capacity(count),
-        sh_dc: Vec::with_capacity(count),
-        sh_bands: bands,
-        sh_rest: Vec::with_capacity(count * 3 * k),
-        model: match meta.model.as_deref() {
-            Some("2dgs") => Model::TwoD,
-            _ => Model::Default,
-        },
+    let model = match meta.model.as_deref() {
+        Some("2dgs") => Model::TwoD,
+        _ => Model::Default,
     };
+    let mut scene = Scene::with_capacity(count, bands, model);
     let (mins, maxs) = (meta.means.mins, meta.means.maxs);
     for i in 0..count {
         let (l, u) = (means_l.texel(i), means_u.texel(i));
