@@ -12,6 +12,7 @@
 
 pub mod cpu;
 pub mod cuda;
+pub mod plas;
 pub mod select;
 pub mod wgpu;
 
@@ -135,4 +136,38 @@ pub trait Backend {
         keys: &mut Self::Buffer<u64>,
         values: &mut Self::Buffer<u32>,
     ) -> Result<()>;
+    /// PLAS blur (`algorithms.md` §1.3): `target` = box mean of width 2r+1 of `cells`, circular
+    /// in x, reflected in y (edge not repeated), the radius clamped per axis to ⌊(side − 1)/2⌋.
+    fn plas_blur(
+        &self,
+        grid: &plas::PlasGrid,
+        cells: &Self::Buffer<f32>,
+        radius: usize,
+        target: &mut Self::Buffer<f32>,
+    ) -> Result<()>;
+
+    /// One PLAS reorder (§1.4, correct swap direction): every group of four cells of every
+    /// block takes the placement of its vectors (and `index` entries) that minimises
+    /// Σ‖cell − target‖², the current one on ties; padding never moves; with `keys`, a vector
+    /// only moves between cells of equal key. Returns the loss of the processed valid cells
+    /// after the move (the stop rule's one readback).
+    fn plas_reorder(
+        &self,
+        grid: &plas::PlasGrid,
+        cells: &mut Self::Buffer<f32>,
+        index: &mut Self::Buffer<u32>,
+        target: &Self::Buffer<f32>,
+        keys: Option<&Self::Buffer<u32>>,
+        blocks: &plas::PlasBlocks,
+    ) -> Result<f64>;
+
+    /// Σ‖cell − target‖² over the valid cells the block lattice covers (the loss a
+    /// configuration starts from).
+    fn plas_loss(
+        &self,
+        grid: &plas::PlasGrid,
+        cells: &Self::Buffer<f32>,
+        target: &Self::Buffer<f32>,
+        blocks: &plas::PlasBlocks,
+    ) -> Result<f64>;
 }

@@ -104,7 +104,7 @@ pub fn compress_with<B: Backend>(
         let order = match &options.order {
             Order::Morton => order::morton_with(backend, &scene.positions)?,
             Order::Plas(plas_options) => {
-                plas::order(scene, width, height, plas_options, options.seed)
+                plas::order(backend, scene, width, height, plas_options, options.seed)?
             }
         };
         let mut sorted = scene.select(&order);

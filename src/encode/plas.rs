@@ -6,7 +6,9 @@
 //! Any N: the grid is the SOG layout W×H; cells ≥ N are padding pinned to the tail, so no
 //! splat is dropped and the decoder's "first `count` texels" rule holds.
 
-use crate::backend::cpu::plas::{PlasBlocks, PlasGrid, plas_blur, plas_loss, plas_reorder};
+use crate::Result;
+use crate::backend::Backend;
+use crate::backend::plas::{PlasBlocks, PlasGrid};
 use crate::encode::textures::{opacity_byte, quat_texel, symlog};
 use crate::encode::{codebook, order, rng};
 use crate::scene::Scene;
@@ -161,7 +163,14 @@ const STREAM_MULTIPLIER: u64 = 0x504c_0004;
 const STREAM_OFFSET: u64 = 0x504c_0005;
 
 /// `order[i]` = the source splat stored at texel i of the `width`×`height` grid, by PLAS.
-pub fn order(scene: &Scene, width: u32, height: u32, options: &PlasOptions, seed: u64) -> Vec<u32> {
+pub fn order<B: Backend>(
+    backend: &B,
+    scene: &Scene,
+    width: u32,
+    height: u32,
+    options: &PlasOptions,
+    seed: u64,
+) -> Result<Vec<u32>> {
     let (feats, channels) = features(scene, &options.features);
     let start = match options.init {
         Init::Morton => order::morton(&scene.positions),
@@ -184,7 +193,8 @@ pub fn order(scene: &Scene, width: u32, height: u32, options: &PlasOptions, seed
         keys
     });
     let schedule = Schedule::new(options.quality, w, h, options.start_radius);
-    sort(
+    let (order, _) = sort(
+        backend,
         &feats,
         channels,
         &start,
@@ -193,8 +203,8 @@ pub fn order(scene: &Scene, width: u32, height: u32, options: &PlasOptions, seed
         h,
         &schedule,
         seed,
-    )
-    .0
+    )?;
+    Ok(order)
 }
 
 /// Each splat's means_u texel (the high bytes of its 16-bit log-position), packed as R | G<<8 |
@@ -325,7 +335,8 @@ pub fn shuffle(n: usize, seed: u64) -> Vec<u32> {
 /// starting from `start` (texel → splat, a permutation of `0..n`); with `keys` (one per cell),
 /// splats only move between cells of equal key. Returns texel → splat for the n first texels,
 /// and what was run.
-pub fn sort(
+pub fn sort<B: Backend>(
+    backend: &B,
     features: &[f32],
     channels: usize,
     start: &[u32],
@@ -334,7 +345,7 @@ pub fn sort(
     height: usize,
     schedule: &Schedule,
     seed: u64,
-) -> (Vec<u32>, PlasStats) {
+) -> Result<(Vec<u32>, PlasStats)> {
     let n = start.len();
     assert!(
         n <= width * height,
@@ -350,33 +361,21 @@ pub fn sort(
     let mut stats = PlasStats::default();
     let side = width.min(height) / 2 * 2;
     if n < 2 || side < 2 || channels == 0 {
-        return (start.to_vec(), stats);
+        return Ok((start.to_vec(), stats));
     }
-    // Padding cells hold the mean feature vector so they pull the blur toward nothing.
-    let mut mean = vec![0f64; channels];
-    for row in features.chunks_exact(channels) {
-        for (m, v) in mean.iter_mut().zip(row) {
-            *m += f64::from(*v);
-        }
-    }
-    let mut cells = Vec::with_capacity(grid.cells() * channels);
-    for &s in start {
-        let s = s as usize;
-        cells.extend_from_slice(&features[s * channels..(s + 1) * channels]);
-    }
-    for _ in n..grid.cells() {
-        cells.extend(mean.iter().map(|m| (m / n as f64) as f32));
-    }
+    let mut cells = backend.upload(&start_cells(features, channels, start, grid.cells()))?;
     let mut index: Vec<u32> = start.to_vec();
     index.extend(n as u32..grid.cells() as u32);
-    let mut target = vec![0f32; cells.len()];
+    let mut index = backend.upload(&index)?;
+    let keys = keys.map(|k| backend.upload(k)).transpose()?;
+    let mut target = backend.zeros::<f32>(grid.cells() * channels)?;
 
     let mut radius = schedule.start_radius;
     let mut step = 0u64;
     while radius >= 1.0 {
         let r = radius as usize;
         let block = (schedule.min_block.max((2 * r + 2) / 2 * 2)).min(side);
-        plas_blur(&grid, &cells, r, &mut target);
+        backend.plas_blur(&grid, &cells, r, &mut target)?;
         stats.radii += 1;
         let mut config = 0u64;
         loop {
@@ -388,11 +387,18 @@ pub fn sort(
                 multiplier: 1,
                 offset: 0,
             };
-            let mut previous = plas_loss(&grid, &cells, &target, &blocks);
+            let mut previous = backend.plas_loss(&grid, &cells, &target, &blocks)?;
             let mut improved = false;
             for reorder in 0..u64::from(schedule.max_reorders) {
                 (blocks.multiplier, blocks.offset) = affine(seed, counter | reorder, block);
-                let current = plas_reorder(&grid, &mut cells, &mut index, &target, keys, &blocks);
+                let current = backend.plas_reorder(
+                    &grid,
+                    &mut cells,
+                    &mut index,
+                    &target,
+                    keys.as_ref(),
+                    &blocks,
+                )?;
                 stats.reorders += 1;
                 stats.loss = current;
                 let factor = if previous > 0.0 {
@@ -417,8 +423,30 @@ pub fn sort(
         radius *= schedule.shrink;
         step += 1;
     }
+    let mut index = backend.download(&index)?;
     index.truncate(n);
-    (index, stats)
+    Ok((index, stats))
+}
+
+/// The starting grid: the feature rows in `start` order, then padding cells holding the mean
+/// feature vector (so they pull the blur toward nothing).
+fn start_cells(features: &[f32], channels: usize, start: &[u32], cells: usize) -> Vec<f32> {
+    let n = start.len();
+    let mut mean = vec![0f64; channels];
+    for row in features.chunks_exact(channels) {
+        for (m, v) in mean.iter_mut().zip(row) {
+            *m += f64::from(*v);
+        }
+    }
+    let mut out = Vec::with_capacity(cells * channels);
+    for &s in start {
+        let s = s as usize;
+        out.extend_from_slice(&features[s * channels..(s + 1) * channels]);
+    }
+    for _ in n..cells {
+        out.extend(mean.iter().map(|m| (m / n as f64) as f32));
+    }
+    out
 }
 
 /// A random affine bijection k ↦ (a·k + c) mod B² of a block's positions: a odd and coprime

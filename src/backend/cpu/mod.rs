@@ -9,6 +9,7 @@ pub use yinyang::State as AssignState;
 
 use rayon::prelude::*;
 
+use super::plas::{PlasBlocks, PlasGrid, check_blocks, check_shapes};
 use super::{Backend, Elem};
 use crate::Result;
 
@@ -133,6 +134,68 @@ impl Backend for Cpu {
     fn sort_pairs(&self, keys: &mut Vec<u64>, values: &mut Vec<u32>) -> Result<()> {
         sort_pairs(keys, values);
         Ok(())
+    }
+
+    fn plas_blur(
+        &self,
+        grid: &PlasGrid,
+        cells: &Vec<f32>,
+        radius: usize,
+        target: &mut Vec<f32>,
+    ) -> Result<()> {
+        check_shapes("plas_blur", grid, cells.len(), target.len(), None, None)
+            .map_err(cpu_error)?;
+        plas::plas_blur(grid, cells, radius, target);
+        Ok(())
+    }
+
+    fn plas_reorder(
+        &self,
+        grid: &PlasGrid,
+        cells: &mut Vec<f32>,
+        index: &mut Vec<u32>,
+        target: &Vec<f32>,
+        keys: Option<&Vec<u32>>,
+        blocks: &PlasBlocks,
+    ) -> Result<f64> {
+        check_shapes(
+            "plas_reorder",
+            grid,
+            cells.len(),
+            target.len(),
+            Some(index.len()),
+            keys.map(Vec::len),
+        )
+        .and_then(|()| check_blocks("plas_reorder", grid, blocks))
+        .map_err(cpu_error)?;
+        Ok(plas::plas_reorder(
+            grid,
+            cells,
+            index,
+            target,
+            keys.map(Vec::as_slice),
+            blocks,
+        ))
+    }
+
+    fn plas_loss(
+        &self,
+        grid: &PlasGrid,
+        cells: &Vec<f32>,
+        target: &Vec<f32>,
+        blocks: &PlasBlocks,
+    ) -> Result<f64> {
+        check_shapes("plas_loss", grid, cells.len(), target.len(), None, None)
+            .and_then(|()| check_blocks("plas_loss", grid, blocks))
+            .map_err(cpu_error)?;
+        Ok(plas::plas_loss(grid, cells, target, blocks))
+    }
+}
+
+fn cpu_error(message: String) -> crate::Error {
+    crate::Error::Backend {
+        backend: "cpu",
+        message,
     }
 }
 

@@ -205,4 +205,45 @@ impl Backend for CudaBackend {
     fn sort_pairs(&self, keys: &mut CudaBuffer<u64>, values: &mut CudaBuffer<u32>) -> Result<()> {
         self.run("sort_pairs", || self.sort(keys, values))
     }
+
+    fn plas_blur(
+        &self,
+        _grid: &crate::backend::plas::PlasGrid,
+        _cells: &CudaBuffer<f32>,
+        _radius: usize,
+        _target: &mut CudaBuffer<f32>,
+    ) -> Result<()> {
+        Err(crate::Error::Backend {
+            backend: "cuda",
+            message: "plas_blur: not yet on this backend".into(),
+        })
+    }
+
+    fn plas_reorder(
+        &self,
+        _grid: &crate::backend::plas::PlasGrid,
+        _cells: &mut CudaBuffer<f32>,
+        _index: &mut CudaBuffer<u32>,
+        _target: &CudaBuffer<f32>,
+        _keys: Option<&CudaBuffer<u32>>,
+        _blocks: &crate::backend::plas::PlasBlocks,
+    ) -> Result<f64> {
+        Err(crate::Error::Backend {
+            backend: "cuda",
+            message: "plas_reorder: not yet on this backend".into(),
+        })
+    }
+
+    fn plas_loss(
+        &self,
+        _grid: &crate::backend::plas::PlasGrid,
+        _cells: &CudaBuffer<f32>,
+        _target: &CudaBuffer<f32>,
+        _blocks: &crate::backend::plas::PlasBlocks,
+    ) -> Result<f64> {
+        Err(crate::Error::Backend {
+            backend: "cuda",
+            message: "plas_loss: not yet on this backend".into(),
+        })
+    }
 }

@@ -321,4 +321,45 @@ impl Backend for WgpuBackend {
     fn sort_pairs(&self, keys: &mut GpuBuffer<u64>, values: &mut GpuBuffer<u32>) -> Result<()> {
         self.scoped("sort_pairs", || self.sort(keys, values))
     }
+
+    fn plas_blur(
+        &self,
+        _grid: &crate::backend::plas::PlasGrid,
+        _cells: &GpuBuffer<f32>,
+        _radius: usize,
+        _target: &mut GpuBuffer<f32>,
+    ) -> Result<()> {
+        Err(crate::Error::Backend {
+            backend: "wgpu",
+            message: "plas_blur: not yet on this backend".into(),
+        })
+    }
+
+    fn plas_reorder(
+        &self,
+        _grid: &crate::backend::plas::PlasGrid,
+        _cells: &mut GpuBuffer<f32>,
+        _index: &mut GpuBuffer<u32>,
+        _target: &GpuBuffer<f32>,
+        _keys: Option<&GpuBuffer<u32>>,
+        _blocks: &crate::backend::plas::PlasBlocks,
+    ) -> Result<f64> {
+        Err(crate::Error::Backend {
+            backend: "wgpu",
+            message: "plas_reorder: not yet on this backend".into(),
+        })
+    }
+
+    fn plas_loss(
+        &self,
+        _grid: &crate::backend::plas::PlasGrid,
+        _cells: &GpuBuffer<f32>,
+        _target: &GpuBuffer<f32>,
+        _blocks: &crate::backend::plas::PlasBlocks,
+    ) -> Result<f64> {
+        Err(crate::Error::Backend {
+            backend: "wgpu",
+            message: "plas_loss: not yet on this backend".into(),
+        })
+    }
 }
