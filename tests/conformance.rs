@@ -48,7 +48,7 @@ fn shared(
     }
 }
 
-fn wgpu_default() -> Option<&'static WgpuBackend> {
+pub(crate) fn wgpu_default() -> Option<&'static WgpuBackend> {
     static SLOT: OnceLock<Result<WgpuBackend, String>> = OnceLock::new();
     shared(&SLOT, || WgpuOptions {
         allow_cpu: true,
@@ -56,7 +56,7 @@ fn wgpu_default() -> Option<&'static WgpuBackend> {
     })
 }
 
-fn wgpu_windowed() -> Option<&'static WgpuBackend> {
+pub(crate) fn wgpu_windowed() -> Option<&'static WgpuBackend> {
     static SLOT: OnceLock<Result<WgpuBackend, String>> = OnceLock::new();
     shared(&SLOT, || WgpuOptions {
         allow_cpu: true,
@@ -68,7 +68,7 @@ fn wgpu_windowed() -> Option<&'static WgpuBackend> {
 }
 
 /// The shared CUDA backend, or `None` after printing why the test is skipped.
-fn cuda() -> Option<&'static CudaBackend> {
+pub(crate) fn cuda() -> Option<&'static CudaBackend> {
     static SLOT: OnceLock<Result<CudaBackend, String>> = OnceLock::new();
     match SLOT.get_or_init(|| CudaBackend::new().map_err(|e| e.to_string())) {
         Ok(backend) => Some(backend),
@@ -82,34 +82,37 @@ fn cuda() -> Option<&'static CudaBackend> {
     }
 }
 
+/// One test module per body, instantiated for cpu, wgpu, wgpu_windowed and cuda (also used by
+/// `plas_conformance`).
 macro_rules! conformance {
     ($($body:ident),* $(,)?) => {$(
         mod $body {
             #[test]
             fn cpu() {
-                super::$body(&super::Cpu);
+                super::$body(&splatpress::backend::cpu::Cpu);
             }
             #[test]
             fn wgpu() {
-                if let Some(backend) = super::wgpu_default() {
+                if let Some(backend) = crate::conformance::wgpu_default() {
                     super::$body(backend);
                 }
             }
             #[test]
             fn wgpu_windowed() {
-                if let Some(backend) = super::wgpu_windowed() {
+                if let Some(backend) = crate::conformance::wgpu_windowed() {
                     super::$body(backend);
                 }
             }
             #[test]
             fn cuda() {
-                if let Some(backend) = super::cuda() {
+                if let Some(backend) = crate::conformance::cuda() {
                     super::$body(backend);
                 }
             }
         }
     )*};
 }
+pub(crate) use conformance;
 
 conformance!(
     sort_pairs_bit_exact,
