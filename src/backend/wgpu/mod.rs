@@ -9,6 +9,7 @@
 mod buffer;
 mod context;
 mod kmeans;
+mod plas;
 mod shaders;
 mod sort;
 
@@ -324,42 +325,35 @@ impl Backend for WgpuBackend {
 
     fn plas_blur(
         &self,
-        _grid: &crate::backend::plas::PlasGrid,
-        _cells: &GpuBuffer<f32>,
-        _radius: usize,
-        _target: &mut GpuBuffer<f32>,
+        grid: &crate::backend::plas::PlasGrid,
+        cells: &GpuBuffer<f32>,
+        radius: usize,
+        target: &mut GpuBuffer<f32>,
     ) -> Result<()> {
-        Err(crate::Error::Backend {
-            backend: "wgpu",
-            message: "plas_blur: not yet on this backend".into(),
-        })
+        self.scoped("plas_blur", || self.blur(grid, cells, radius, target))
     }
 
     fn plas_reorder(
         &self,
-        _grid: &crate::backend::plas::PlasGrid,
-        _cells: &mut GpuBuffer<f32>,
-        _index: &mut GpuBuffer<u32>,
-        _target: &GpuBuffer<f32>,
-        _keys: Option<&GpuBuffer<u32>>,
-        _blocks: &crate::backend::plas::PlasBlocks,
+        grid: &crate::backend::plas::PlasGrid,
+        cells: &mut GpuBuffer<f32>,
+        index: &mut GpuBuffer<u32>,
+        target: &GpuBuffer<f32>,
+        keys: Option<&GpuBuffer<u32>>,
+        blocks: &crate::backend::plas::PlasBlocks,
     ) -> Result<f64> {
-        Err(crate::Error::Backend {
-            backend: "wgpu",
-            message: "plas_reorder: not yet on this backend".into(),
+        self.scoped("plas_reorder", || {
+            self.reorder(grid, cells, index, target, keys, blocks)
         })
     }
 
     fn plas_loss(
         &self,
-        _grid: &crate::backend::plas::PlasGrid,
-        _cells: &GpuBuffer<f32>,
-        _target: &GpuBuffer<f32>,
-        _blocks: &crate::backend::plas::PlasBlocks,
+        grid: &crate::backend::plas::PlasGrid,
+        cells: &GpuBuffer<f32>,
+        target: &GpuBuffer<f32>,
+        blocks: &crate::backend::plas::PlasBlocks,
     ) -> Result<f64> {
-        Err(crate::Error::Backend {
-            backend: "wgpu",
-            message: "plas_loss: not yet on this backend".into(),
-        })
+        self.scoped("plas_loss", || self.loss(grid, cells, target, blocks))
     }
 }

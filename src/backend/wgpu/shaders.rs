@@ -4,6 +4,12 @@
 
 /// Shared WGSL declarations (the [`Params`] struct, `group_index`).
 const COMMON: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/wgsl/common.wgsl"));
+/// Declarations shared by the PLAS kernels (`PlasParams`, the workgroup sum), appended after
+/// [`COMMON`] for them.
+const PLAS_COMMON: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/wgsl/plas_common.wgsl"
+));
 
 /// Invocations per workgroup of `segment_sum.wgsl` (its `WG`).
 pub(crate) const SEGMENT_WORKGROUP: u32 = 64;
@@ -55,12 +61,20 @@ pub(crate) enum Kernel {
     ScanSubgroup,
     /// `key_bits` with subgroup operations (devices with `Features::SUBGROUP`).
     KeyBitsSubgroup,
+    /// One axis of the PLAS box blur.
+    PlasBlur,
+    /// One PLAS reorder with per-workgroup partial losses.
+    PlasReorder,
+    /// The PLAS loss over a block lattice, per-workgroup partials.
+    PlasLoss,
+    /// Deterministic reduction of PLAS partial losses.
+    PlasReduce,
 }
 
 impl Kernel {
     /// Every kernel, for the validation tests.
     #[cfg(test)]
-    pub(crate) const ALL: [Kernel; 12] = [
+    pub(crate) const ALL: [Kernel; 16] = [
         Kernel::KmeansAssign,
         Kernel::CentroidNorms,
         Kernel::ToF16,
@@ -73,6 +87,10 @@ impl Kernel {
         Kernel::KeyBits,
         Kernel::ScanSubgroup,
         Kernel::KeyBitsSubgroup,
+        Kernel::PlasBlur,
+        Kernel::PlasReorder,
+        Kernel::PlasLoss,
+        Kernel::PlasReduce,
     ];
 
     /// File stem and pipeline label.
@@ -90,6 +108,10 @@ impl Kernel {
             Kernel::KeyBits => "key_bits",
             Kernel::ScanSubgroup => "scan_subgroup",
             Kernel::KeyBitsSubgroup => "key_bits_subgroup",
+            Kernel::PlasBlur => "plas_blur",
+            Kernel::PlasReorder => "plas_reorder",
+            Kernel::PlasLoss => "plas_loss",
+            Kernel::PlasReduce => "plas_reduce",
         }
     }
 
@@ -113,7 +135,19 @@ impl Kernel {
             Kernel::KeyBits => wgsl!("key_bits.wgsl"),
             Kernel::ScanSubgroup => wgsl!("scan_subgroup.wgsl"),
             Kernel::KeyBitsSubgroup => wgsl!("key_bits_subgroup.wgsl"),
+            Kernel::PlasBlur => wgsl!("plas_blur.wgsl"),
+            Kernel::PlasReorder => wgsl!("plas_reorder.wgsl"),
+            Kernel::PlasLoss => wgsl!("plas_loss.wgsl"),
+            Kernel::PlasReduce => wgsl!("plas_reduce.wgsl"),
         }
+    }
+
+    /// Whether the kernel is one of the PLAS kernels (they read `PlasParams`).
+    pub(crate) fn is_plas(self) -> bool {
+        matches!(
+            self,
+            Kernel::PlasBlur | Kernel::PlasReorder | Kernel::PlasLoss | Kernel::PlasReduce
+        )
     }
 
     /// Whether the kernel uses subgroup operations (built only where the device has them).
@@ -237,6 +271,9 @@ pub(crate) fn source(kernel: Kernel, shape: Option<AssignShape>) -> String {
         ));
     }
     text.push_str(COMMON);
+    if kernel.is_plas() {
+        text.push_str(PLAS_COMMON);
+    }
     text.push_str(kernel.body());
     text
 }
@@ -348,6 +385,20 @@ mod tests {
                     assert_eq!(span as usize, std::mem::size_of::<Params>())
                 }
                 other => panic!("Params is not a struct: {other:?}"),
+            }
+            if kernel.is_plas() {
+                let plas = module
+                    .types
+                    .iter()
+                    .find(|(_, ty)| ty.name.as_deref() == Some("PlasParams"))
+                    .map(|(_, ty)| ty.inner.clone());
+                match plas {
+                    Some(naga::TypeInner::Struct { span, .. }) => assert_eq!(
+                        span as usize,
+                        std::mem::size_of::<super::super::plas::PlasParams>()
+                    ),
+                    other => panic!("{}: PlasParams is not a struct: {other:?}", kernel.name()),
+                }
             }
         }
     }
