@@ -10,6 +10,7 @@ mod format;
 /// Interop with PlayCanvas splat-transform: its decoder on our files, byte comparisons with
 /// its encoder's output, error comparisons where we round and it truncates.
 mod interop;
+mod plas_conformance;
 mod roundtrip;
 /// Shared helpers: temp dirs, shared data, running commands, an independent PLY writer.
 mod util;

@@ -148,21 +148,25 @@ impl WgpuBackend {
                 &no_keys
             }
         };
-        self.partial_sum(params, "plas_reorder", |encoder, uniform, partials| {
-            self.plas_dispatch(
-                encoder,
-                Kernel::PlasReorder,
-                uniform,
-                &[
-                    bind(cell_buf),
-                    bind(index_buf),
-                    bind(target_buf),
-                    bind(key_buf),
-                    bind(partials),
-                ],
-                params.partials,
-            )
-        })
+        self.partial_sum(
+            params,
+            "plas_reorder",
+            |encoder, uniform, partials, groups| {
+                self.plas_dispatch(
+                    encoder,
+                    Kernel::PlasReorder,
+                    uniform,
+                    &[
+                        bind(cell_buf),
+                        bind(index_buf),
+                        bind(target_buf),
+                        bind(key_buf),
+                        bind(partials),
+                    ],
+                    groups,
+                )
+            },
+        )
     }
 
     /// See [`crate::backend::Backend::plas_loss`].
@@ -185,13 +189,13 @@ impl WgpuBackend {
         }
         let cell_buf = self.whole(cells, "the PLAS grid")?;
         let target_buf = self.whole(target, "the PLAS target")?;
-        self.partial_sum(params, "plas_loss", |encoder, uniform, partials| {
+        self.partial_sum(params, "plas_loss", |encoder, uniform, partials, groups| {
             self.plas_dispatch(
                 encoder,
                 Kernel::PlasLoss,
                 uniform,
                 &[bind(cell_buf), bind(target_buf), bind(partials)],
-                params.partials,
+                groups,
             )
         })
     }
@@ -222,14 +226,15 @@ impl WgpuBackend {
         })
     }
 
-    /// Sets `params.partials` from `params.total`, records `body` (which must write one
-    /// partial sum per workgroup into the buffer it is given), the reduction and the copy
+    /// Sets `params.partials` from `params.total`, records `body` (which must dispatch the
+    /// number of workgroups it is given, each writing one partial sum into the buffer it is
+    /// given), the reduction and the copy
     /// back, submits once and returns the f64 sum.
     fn partial_sum(
         &self,
         mut params: PlasParams,
         what: &str,
-        body: impl FnOnce(&mut wgpu::CommandEncoder, &wgpu::Buffer, &wgpu::Buffer) -> Result<()>,
+        body: impl FnOnce(&mut wgpu::CommandEncoder, &wgpu::Buffer, &wgpu::Buffer, u32) -> Result<()>,
     ) -> Result<f64> {
         params.partials = params.total.div_ceil(WORKGROUP);
         if u64::from(params.partials) > REDUCE_LANES * 65_000 {
@@ -256,7 +261,7 @@ impl WgpuBackend {
             wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         );
         let mut encoder = self.encoder(what);
-        body(&mut encoder, &uniform, &partials)?;
+        body(&mut encoder, &uniform, &partials, params.partials)?;
         self.plas_dispatch(
             &mut encoder,
             Kernel::PlasReduce,
