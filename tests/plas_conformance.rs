@@ -164,15 +164,15 @@ fn squared_distance(a: &[f32], b: &[f32]) -> f64 {
 fn reorder_case<B: Backend>(
     backend: &B,
     g: &PlasGrid,
-    cells: &mut Vec<f32>,
-    index: &mut Vec<u32>,
+    cells: &mut [f32],
+    index: &mut [u32],
     target: &[f32],
     keys: Option<&[u32]>,
     blocks: &PlasBlocks,
 ) -> usize {
     let name = backend.name();
     let c = g.channels;
-    let (before_cells, before_index) = (cells.clone(), index.clone());
+    let (before_cells, before_index) = (cells.to_vec(), index.to_vec());
     let mut dev_cells = backend.upload(cells).unwrap();
     let mut dev_index = backend.upload(index).unwrap();
     let dev_target = backend.upload(target).unwrap();
