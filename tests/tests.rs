@@ -5,6 +5,8 @@ mod bad_input;
 mod browser;
 mod cli;
 mod conformance;
+/// The CUDA PLAS kernels against the CPU reference, and their timings.
+mod cuda_plas;
 mod eval;
 mod format;
 /// Interop with PlayCanvas splat-transform: its decoder on our files, byte comparisons with

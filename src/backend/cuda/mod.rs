@@ -11,6 +11,7 @@
 mod devices;
 mod driver;
 mod kmeans;
+mod plas;
 pub mod ptx;
 mod sort;
 
@@ -43,12 +44,19 @@ struct Kernels {
     radix_histogram: Function,
     scan_exclusive: Function,
     radix_scatter: Function,
+    plas_blur_rows: Function,
+    plas_blur_columns: Function,
+    plas_reorder: Function,
+    plas_reorder_wide: Function,
+    plas_loss: Function,
 }
 
 /// A CUDA device with splatpress's kernels loaded. Build once, run many kernels.
 pub struct CudaBackend {
     // Field order is drop order: functions, then modules, then the context.
     kernels: Kernels,
+    /// PLAS scratch buffers, kept between calls (freed before the context).
+    plas_scratch: std::sync::Mutex<plas::PlasScratch>,
     modules: Vec<Module>,
     device: Device,
     ordinal: usize,
@@ -83,7 +91,7 @@ impl CudaBackend {
         for module in ptx::ALL {
             modules.push(Module::load(module.source, module.name)?);
         }
-        let (km, so) = (&modules[0], &modules[1]);
+        let (km, so, pl) = (&modules[0], &modules[1], &modules[2]);
         let kernels = Kernels {
             pack_centroids: km.function("pack_centroids")?,
             assign_tiled: km.function("kmeans_assign_tiled")?,
@@ -97,9 +105,15 @@ impl CudaBackend {
             radix_histogram: so.function("radix_histogram")?,
             scan_exclusive: so.function("scan_exclusive")?,
             radix_scatter: so.function("radix_scatter")?,
+            plas_blur_rows: pl.function("plas_blur_rows")?,
+            plas_blur_columns: pl.function("plas_blur_columns")?,
+            plas_reorder: pl.function("plas_reorder")?,
+            plas_reorder_wide: pl.function("plas_reorder_wide")?,
+            plas_loss: pl.function("plas_loss")?,
         };
         Ok(CudaBackend {
             kernels,
+            plas_scratch: Default::default(),
             modules,
             device,
             ordinal,
@@ -208,42 +222,35 @@ impl Backend for CudaBackend {
 
     fn plas_blur(
         &self,
-        _grid: &crate::backend::plas::PlasGrid,
-        _cells: &CudaBuffer<f32>,
-        _radius: usize,
-        _target: &mut CudaBuffer<f32>,
+        grid: &crate::backend::plas::PlasGrid,
+        cells: &CudaBuffer<f32>,
+        radius: usize,
+        target: &mut CudaBuffer<f32>,
     ) -> Result<()> {
-        Err(crate::Error::Backend {
-            backend: "cuda",
-            message: "plas_blur: not yet on this backend".into(),
-        })
+        self.run("plas_blur", || self.blur(grid, cells, radius, target))
     }
 
     fn plas_reorder(
         &self,
-        _grid: &crate::backend::plas::PlasGrid,
-        _cells: &mut CudaBuffer<f32>,
-        _index: &mut CudaBuffer<u32>,
-        _target: &CudaBuffer<f32>,
-        _keys: Option<&CudaBuffer<u32>>,
-        _blocks: &crate::backend::plas::PlasBlocks,
+        grid: &crate::backend::plas::PlasGrid,
+        cells: &mut CudaBuffer<f32>,
+        index: &mut CudaBuffer<u32>,
+        target: &CudaBuffer<f32>,
+        keys: Option<&CudaBuffer<u32>>,
+        blocks: &crate::backend::plas::PlasBlocks,
     ) -> Result<f64> {
-        Err(crate::Error::Backend {
-            backend: "cuda",
-            message: "plas_reorder: not yet on this backend".into(),
+        self.run("plas_reorder", || {
+            self.reorder(grid, cells, index, target, keys, blocks)
         })
     }
 
     fn plas_loss(
         &self,
-        _grid: &crate::backend::plas::PlasGrid,
-        _cells: &CudaBuffer<f32>,
-        _target: &CudaBuffer<f32>,
-        _blocks: &crate::backend::plas::PlasBlocks,
+        grid: &crate::backend::plas::PlasGrid,
+        cells: &CudaBuffer<f32>,
+        target: &CudaBuffer<f32>,
+        blocks: &crate::backend::plas::PlasBlocks,
     ) -> Result<f64> {
-        Err(crate::Error::Backend {
-            backend: "cuda",
-            message: "plas_loss: not yet on this backend".into(),
-        })
+        self.run("plas_loss", || self.loss(grid, cells, target, blocks))
     }
 }

@@ -23,5 +23,11 @@ pub const SORT: PtxModule = PtxModule {
     source: include_str!("../../../kernels/ptx/sort.ptx"),
 };
 
+/// PLAS: per-radius box blur (rows, columns), group-of-four reorder, loss.
+pub const PLAS: PtxModule = PtxModule {
+    name: "plas",
+    source: include_str!("../../../kernels/ptx/plas.ptx"),
+};
+
 /// Every module, in load order.
-pub const ALL: [PtxModule; 2] = [KMEANS, SORT];
+pub const ALL: [PtxModule; 3] = [KMEANS, SORT, PLAS];
