@@ -8,26 +8,27 @@
 //!   so totals cover the five per-splat textures (see the closing note for the SH share);
 //! - `PLAS_SAMPLE=N`: add a generated N-splat SH3 scene;
 //! - `PLAS_SCENES=a,b`: only scenes whose name contains one of these;
-//! - `PLAS_DATA=dir`: the real scenes' folder (default `../shared/data`).
+//! - `PLAS_DATA=dir`: the real scenes' folder (default `../shared/data`);
+//! - `PLAS_BACKEND=cpu|wgpu|cuda|auto`: where the order and k-means run (default cpu).
 
 use std::path::Path;
 
 use rayon::prelude::*;
 use splatpress::Scene;
-use splatpress::backend::cpu::Cpu;
 use splatpress::encode::plas::{Features, Init, PlasOptions, Quality, TextureWeights};
-use splatpress::encode::{Options, Order, pipeline};
+use splatpress::encode::{Options, Order};
 use splatpress::io::sog::Image;
 
 const EFFORT: u8 = 4;
 
-const SCENES: [(&str, &str); 6] = [
+const SCENES: [(&str, &str); 7] = [
     ("fox", "mujoco_warp/fox.ply"),
     ("lod1", "gaussiansplats3d-pr477/lod1_tile_0_0.5x.ply"),
     ("lod3", "gaussiansplats3d-pr477/lod3_tile_0.ply"),
     ("plant", "marcelpadilla-splats/plant.splat"),
     ("biker", "playcanvas-engine/biker.compressed.ply"),
     ("playbot", "playcanvas-engine/playbot/0_0/meta.json"),
+    ("lod5", "gaussiansplats3d-pr477/lod5_tile_0.ply"),
 ];
 
 fn texture(means: f32, scales: f32, colour: f32, opacity: f32, quats: f32) -> Features {
@@ -65,6 +66,7 @@ fn locked(
         features,
         start_radius: start,
         tile,
+        boxes: 1,
         lock_means: lock,
         chain_runs: false,
     })
@@ -132,6 +134,36 @@ fn variants() -> Vec<(String, Order)> {
             locked(Fast, tile, true, others, None),
         ));
     }
+    for (name, q) in [
+        ("posonly", Q),
+        ("posonly-fast", Fast),
+        ("posonly-best", Quality::Best),
+    ] {
+        let f = texture(1.0, 0.0, 0.0, 0.0, 0.0);
+        v.push((format!("{name}-morton"), plas(q, Morton, f, None)));
+        v.push((format!("{name}-shuffle"), plas(q, Shuffle, f, None)));
+    }
+    for a in [0.03, 0.06, 0.12, 0.25] {
+        let f = texture(1.0, a, a, a, a);
+        v.push((format!("mix{a}-morton"), plas(Q, Morton, f, None)));
+        let f = texture(1.0, a, a, a, 0.0);
+        v.push((format!("mixnoq{a}-morton"), plas(Q, Morton, f, None)));
+    }
+    for a in [0.0, 0.01, 0.02, 0.03, 0.05] {
+        for (qn, q) in [("", Q), ("best-", Quality::Best)] {
+            for boxes in [1, 3] {
+                v.push((
+                    format!("pm-{qn}b{boxes}-{a}"),
+                    Order::Plas(PlasOptions {
+                        quality: q,
+                        features: texture(1.0, a, a, a, 0.0),
+                        boxes,
+                        ..PlasOptions::default()
+                    }),
+                ));
+            }
+        }
+    }
     v.push(("default".into(), Order::Plas(PlasOptions::default())));
     v
 }
@@ -175,7 +207,11 @@ fn measure(scene: &Scene, order: Order, sh: bool) -> Row {
         order,
         ..Options::default()
     };
-    let (sog, report) = pipeline::compress_with(&Cpu, scene, &options, &()).expect("compress");
+    let choice: splatpress::backend::select::Choice = std::env::var("PLAS_BACKEND")
+        .unwrap_or_else(|_| "cpu".into())
+        .parse()
+        .expect("PLAS_BACKEND: auto, cuda, wgpu or cpu");
+    let (sog, report) = splatpress::compress(scene, &options, choice, &()).expect("compress");
     let order_secs = report
         .stages
         .iter()

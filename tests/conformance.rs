@@ -16,7 +16,7 @@
 use std::sync::OnceLock;
 
 use splatpress::backend::Backend;
-use splatpress::backend::cpu::{self, Cpu};
+use splatpress::backend::cpu;
 use splatpress::backend::cuda::CudaBackend;
 use splatpress::backend::wgpu::{WgpuBackend, WgpuOptions};
 

@@ -431,6 +431,14 @@ fn plas_sort_matches_cpu<B: Backend>(backend: &B) {
             got_stats.reorders,
             want_stats.reorders
         );
+        // wgpu blurs in f32 (compensated) where the CPU and CUDA use f64: on NVIDIA's Vulkan
+        // driver a target ~1 ulp off flipped a fast-schedule stop decision (0.35 % apart, H100),
+        // so wgpu gets the diverged tolerance everywhere; cuda is held to the CPU's exact order by `cuda_plas`.
+        let tolerance = if backend.name() == "wgpu" {
+            tolerance.max(SORT_DIVERGED_TOLERANCE)
+        } else {
+            tolerance
+        };
         assert!(
             same || relative <= tolerance,
             "{}: PLAS loss {} vs the CPU's {} ({quality:?})",

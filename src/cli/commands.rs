@@ -4,10 +4,11 @@ use std::path::Path;
 use std::time::Instant;
 
 use clap::CommandFactory;
+use splatpress::encode::plas::{PlasOptions, Quality};
 use splatpress::{Error, Result, Scene, encode, eval, io, stats};
 
 use super::progress::Reporter;
-use super::{Cli, CompressArgs, SampleArgs};
+use super::{Cli, CompressArgs, OrderArg, PlasQualityArg, SampleArgs};
 
 /// Default lossless WebP effort (see BENCHMARKS.md for the size/time trade-off).
 pub const DEFAULT_WEBP_EFFORT: u8 = 4;
@@ -145,6 +146,7 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         sh_iterations: args.sh_iterations,
         sh_bands: args.sh_bands,
         seed: args.seed,
+        order: order(args.order, args.plas_quality),
         ..encode::Options::default()
     };
     let (sog, mut report) = splatpress::compress(&scene, &options, args.backend, &reporter)?;
@@ -366,4 +368,19 @@ pub fn devices(json: bool) -> Result<()> {
     }
     text += &format!("--backend auto would choose: {auto}\n");
     print_text(&text)
+}
+
+/// The encoder's order for `--order` and `--plas-quality`.
+fn order(order: OrderArg, quality: PlasQualityArg) -> encode::Order {
+    match order {
+        OrderArg::Morton => encode::Order::Morton,
+        OrderArg::Plas => encode::Order::Plas(PlasOptions {
+            quality: match quality {
+                PlasQualityArg::Fast => Quality::Fast,
+                PlasQualityArg::Default => Quality::Default,
+                PlasQualityArg::Best => Quality::Best,
+            },
+            ..PlasOptions::default()
+        }),
+    }
 }

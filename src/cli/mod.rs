@@ -112,7 +112,15 @@ struct CompressArgs {
     /// Lossless WebP effort, 0 (fastest) to 9 (smallest).
     #[arg(long, default_value_t = commands::DEFAULT_WEBP_EFFORT, value_parser = clap::value_parser!(u8).range(0..=9))]
     webp_effort: u8,
-    /// Where the k-means runs: auto (CUDA, then a hardware GPU through wgpu, then the CPU),
+    /// Texel order: morton (fast, splat-transform's order) or plas (a self-organising sort
+    /// that puts similar splats next to each other: smaller files, seconds on a GPU, a minute
+    /// per million splats on the CPU).
+    #[arg(long, value_enum, default_value_t = OrderArg::Morton)]
+    order: OrderArg,
+    /// PLAS schedule: fast (fewer passes), default, or best (slowest, smallest). With --order plas.
+    #[arg(long, value_enum, default_value_t = PlasQualityArg::Default)]
+    plas_quality: PlasQualityArg,
+    /// Where the k-means and PLAS run: auto (CUDA, then a hardware GPU through wgpu, then the CPU),
     /// cuda, wgpu (any adapter, software ones included) or cpu. See `splatpress devices`.
     #[arg(long, default_value = "auto", value_parser = parse_choice)]
     backend: Choice,
@@ -122,6 +130,21 @@ struct CompressArgs {
     /// Print nothing but errors.
     #[arg(short, long)]
     quiet: bool,
+}
+
+/// `--order` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum OrderArg {
+    Morton,
+    Plas,
+}
+
+/// `--plas-quality` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum PlasQualityArg {
+    Fast,
+    Default,
+    Best,
 }
 
 /// Parses the command line and runs the subcommand.

@@ -21,6 +21,8 @@ pub enum Quality {
     /// The reference schedule: shrink 0.95, threshold 1e-4, at least 4 configurations.
     #[default]
     Default,
+    /// Slower: shrink 0.98, threshold 1e-5, at least 4 configurations.
+    Best,
 }
 
 /// Where PLAS starts.
@@ -76,6 +78,8 @@ pub struct PlasOptions {
     pub start_radius: Option<f32>,
     /// Lay the start sequence out in `tile`×`tile` Z-order tiles instead of rows (0: rows).
     pub tile: usize,
+    /// Box blurs per radius (1: the reference; 3: near-Gaussian).
+    pub boxes: u32,
     /// Only swap splats whose means_u texels are equal, so means_u stays the start's exactly.
     pub lock_means: bool,
     /// Before PLAS, reorder each run of equal means_u texels in the start sequence as a
@@ -88,15 +92,17 @@ impl Default for PlasOptions {
         PlasOptions {
             quality: Quality::Default,
             init: Init::Morton,
-            // The best PLAS variant of the size study (still 2 % bigger than Morton overall).
+            // The best variant of the size study (BENCHMARKS.md): position first, the other
+            // textures at 1/100 of its weight, quaternions left out.
             features: Features::Texture(TextureWeights {
-                means: 16.0,
-                scales: 1.0,
-                colour: 1.0,
-                opacity: 1.0,
-                quats: 1.0,
+                means: 1.0,
+                scales: 0.01,
+                colour: 0.01,
+                opacity: 0.01,
+                quats: 0.0,
             }),
             start_radius: None,
+            boxes: 1,
             tile: 0,
             lock_means: false,
             chain_runs: false,
@@ -121,6 +127,8 @@ pub struct Schedule {
     pub max_reorders: u32,
     /// Smallest block side.
     pub min_block: usize,
+    /// Box blurs per radius (3 approximates a Gaussian of the same support).
+    pub boxes: u32,
 }
 
 impl Schedule {
@@ -130,6 +138,7 @@ impl Schedule {
         let (shrink, improvement_break, min_configs) = match quality {
             Quality::Fast => (0.8, 1e-3, 2),
             Quality::Default => (0.95, 1e-4, 4),
+            Quality::Best => (0.98, 1e-5, 4),
         };
         Schedule {
             start_radius,
@@ -139,6 +148,7 @@ impl Schedule {
             max_configs: 64,
             max_reorders: 10_000,
             min_block: 16,
+            boxes: 1,
         }
     }
 }
@@ -192,7 +202,8 @@ pub fn order<B: Backend>(
         keys.resize(w * h, u32::MAX);
         keys
     });
-    let schedule = Schedule::new(options.quality, w, h, options.start_radius);
+    let mut schedule = Schedule::new(options.quality, w, h, options.start_radius);
+    schedule.boxes = options.boxes.max(1);
     let (order, _) = sort(
         backend,
         &feats,
@@ -369,13 +380,30 @@ pub fn sort<B: Backend>(
     let mut index = backend.upload(&index)?;
     let keys = keys.map(|k| backend.upload(k)).transpose()?;
     let mut target = backend.zeros::<f32>(grid.cells() * channels)?;
+    let mut scratch = if schedule.boxes > 1 {
+        backend.zeros::<f32>(grid.cells() * channels)?
+    } else {
+        backend.zeros::<f32>(0)?
+    };
 
     let mut radius = schedule.start_radius;
     let mut step = 0u64;
     while radius >= 1.0 {
         let r = radius as usize;
         let block = (schedule.min_block.max((2 * r + 2) / 2 * 2)).min(side);
-        backend.plas_blur(&grid, &cells, r, &mut target)?;
+        if schedule.boxes > 1 {
+            // Iterated boxes of radius ≈ r/√boxes: the same spread, a smoother kernel.
+            let rb = ((r as f32) / (schedule.boxes as f32).sqrt())
+                .round()
+                .max(1.0) as usize;
+            backend.plas_blur(&grid, &cells, rb, &mut target)?;
+            for _ in 1..schedule.boxes {
+                backend.plas_blur(&grid, &target, rb, &mut scratch)?;
+                std::mem::swap(&mut target, &mut scratch);
+            }
+        } else {
+            backend.plas_blur(&grid, &cells, r, &mut target)?;
+        }
         stats.radii += 1;
         let mut config = 0u64;
         loop {
