@@ -147,7 +147,6 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         sh_bands: args.sh_bands,
         seed: args.seed,
         order: order(args.order, args.plas_quality),
-        ..encode::Options::default()
     };
     let (sog, mut report) = splatpress::compress(&scene, &options, args.backend, &reporter)?;
     let write_start = Instant::now();

@@ -11,6 +11,8 @@ use crate::backend::Backend;
 use crate::backend::plas::{PlasBlocks, PlasGrid};
 use crate::encode::textures::{opacity_byte, quat_texel, symlog};
 use crate::encode::{codebook, order, rng};
+use rayon::prelude::*;
+
 use crate::scene::Scene;
 
 /// Schedule presets.
@@ -183,7 +185,7 @@ pub fn order<B: Backend>(
 ) -> Result<Vec<u32>> {
     let (feats, channels) = features(scene, &options.features);
     let start = match options.init {
-        Init::Morton => order::morton(&scene.positions),
+        Init::Morton => order::morton_with(backend, &scene.positions)?,
         Init::Shuffle => shuffle(scene.len(), seed),
     };
     let (w, h) = (width as usize, height as usize);
@@ -516,7 +518,27 @@ pub fn features(scene: &Scene, kind: &Features) -> (Vec<f32>, usize) {
             }
             (f, 14)
         }
-        Features::Texture(w) => (texture_channels(scene, w), 14),
+        Features::Texture(w) => {
+            // Channels of weight 0 only cost bandwidth: leave them out.
+            let weights = [
+                [w.means; 3].as_slice(),
+                &[w.scales; 3],
+                &[w.colour; 3],
+                &[w.opacity],
+                &[w.quats; 4],
+            ]
+            .concat();
+            let keep: Vec<usize> = (0..14).filter(|&c| weights[c] != 0.0).collect();
+            let rows = texture_channels(scene, w);
+            if keep.len() == 14 {
+                return (rows, 14);
+            }
+            let out = rows
+                .chunks_exact(14)
+                .flat_map(|row| keep.iter().map(move |&c| row[c]))
+                .collect();
+            (out, keep.len())
+        }
     }
 }
 
@@ -559,8 +581,8 @@ fn texture_channels(scene: &Scene, w: &TextureWeights) -> Vec<f32> {
         codebook::Quantizer::new(&codebook::build(bytemuck::cast_slice(&scene.log_scales)));
     let colour_book =
         codebook::Quantizer::new(&codebook::build(bytemuck::cast_slice(&scene.sh_dc)));
-    let mut out = Vec::with_capacity(scene.len() * 14);
-    for i in 0..scene.len() {
+    let mut out = vec![0f32; scene.len() * 14];
+    out.par_chunks_mut(14).enumerate().for_each(|(i, row)| {
         for a in 0..3 {
             let range = max[a] - min[a];
             let u = if range > 0.0 {
@@ -568,17 +590,17 @@ fn texture_channels(scene: &Scene, w: &TextureWeights) -> Vec<f32> {
             } else {
                 0.0
             };
-            out.push(finite(u as f32, 256.0) * w.means);
+            row[a] = finite(u as f32, 256.0) * w.means;
         }
         for a in 0..3 {
-            out.push(f32::from(scale_book.index(scene.log_scales[i][a])) * w.scales);
+            row[3 + a] = f32::from(scale_book.index(scene.log_scales[i][a])) * w.scales;
+            row[6 + a] = f32::from(colour_book.index(scene.sh_dc[i][a])) * w.colour;
         }
-        for a in 0..3 {
-            out.push(f32::from(colour_book.index(scene.sh_dc[i][a])) * w.colour);
+        row[9] = f32::from(opacity_byte(scene.opacities[i])) * w.opacity;
+        for (k, b) in quat_texel(&scene.rotations[i]).into_iter().enumerate() {
+            row[10 + k] = f32::from(b) * w.quats;
         }
-        out.push(f32::from(opacity_byte(scene.opacities[i])) * w.opacity);
-        out.extend(quat_texel(&scene.rotations[i]).map(|b| f32::from(b) * w.quats));
-    }
+    });
     out
 }
 
