@@ -310,8 +310,8 @@ fn sort_matches_cpu() {
     let feats = features(&mut rng, n, c);
     let start: Vec<u32> = (0..n as u32).rev().collect();
     let schedule = Schedule::new(Quality::Fast, w, h, None);
-    let (want, want_stats) = sort(&Cpu, &feats, c, &start, None, w, h, &schedule, 5).unwrap();
-    let (got, got_stats) = sort(gpu, &feats, c, &start, None, w, h, &schedule, 5).unwrap();
+    let (want, want_stats) = sort(&Cpu, &(), &feats, c, &start, None, w, h, &schedule, 5).unwrap();
+    let (got, got_stats) = sort(gpu, &(), &feats, c, &start, None, w, h, &schedule, 5).unwrap();
     assert_eq!(got_stats.reorders, want_stats.reorders);
     assert_eq!(got, want, "PLAS order on cuda differs from the cpu's");
     eprintln!(
@@ -378,7 +378,7 @@ fn timings_1m() {
     let start: Vec<u32> = (0..n as u32).collect();
     let schedule = Schedule::new(Quality::Default, w, h, None);
     let t = Instant::now();
-    let (order, stats) = sort(gpu, &feats, c, &start, None, w, h, &schedule, 1).unwrap();
+    let (order, stats) = sort(gpu, &(), &feats, c, &start, None, w, h, &schedule, 1).unwrap();
     let s = t.elapsed().as_secs_f64();
     assert_eq!(order.len(), n);
     eprintln!(

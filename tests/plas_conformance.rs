@@ -380,6 +380,7 @@ fn plas_sort_matches_cpu<B: Backend>(backend: &B) {
         let (want, want_stats) = run(&|| {
             sort(
                 &cpu_backend,
+                &(),
                 &features,
                 c,
                 &start,
@@ -393,6 +394,7 @@ fn plas_sort_matches_cpu<B: Backend>(backend: &B) {
         let (got, got_stats) = run(&|| {
             sort(
                 backend,
+                &(),
                 &features,
                 c,
                 &start,

@@ -100,12 +100,24 @@ pub fn compress_with<B: Backend>(
     };
     let mut timed = |name: &str, secs: f64| report.stages.push((name.to_string(), secs));
 
-    let (sorted, secs) = stage(progress, "order", None, || -> Result<Scene> {
+    let order_steps = match &options.order {
+        Order::Morton => None,
+        Order::Plas(p) => Some(
+            plas::Schedule::new(p.quality, width as usize, height as usize, p.start_radius).radii(),
+        ),
+    };
+    let (sorted, secs) = stage(progress, "order", order_steps, || -> Result<Scene> {
         let order = match &options.order {
             Order::Morton => order::morton_with(backend, &scene.positions)?,
-            Order::Plas(plas_options) => {
-                plas::order(backend, scene, width, height, plas_options, options.seed)?
-            }
+            Order::Plas(plas_options) => plas::order(
+                backend,
+                progress,
+                scene,
+                width,
+                height,
+                plas_options,
+                options.seed,
+            )?,
         };
         let mut sorted = scene.select(&order);
         sorted.truncate_bands(bands);

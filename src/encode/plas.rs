@@ -11,6 +11,7 @@ use crate::backend::Backend;
 use crate::backend::plas::{PlasBlocks, PlasGrid};
 use crate::encode::textures::{opacity_byte, quat_texel, symlog};
 use crate::encode::{codebook, order, rng};
+use crate::progress::{Event, Progress};
 use rayon::prelude::*;
 
 use crate::scene::Scene;
@@ -155,6 +156,19 @@ impl Schedule {
     }
 }
 
+impl Schedule {
+    /// How many radii the schedule runs (the progress total).
+    pub fn radii(&self) -> u64 {
+        let mut radius = self.start_radius;
+        let mut n = 0;
+        while radius >= 1.0 {
+            n += 1;
+            radius *= self.shrink;
+        }
+        n
+    }
+}
+
 /// What a PLAS run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct PlasStats {
@@ -177,6 +191,7 @@ const STREAM_OFFSET: u64 = 0x504c_0005;
 /// `order[i]` = the source splat stored at texel i of the `width`×`height` grid, by PLAS.
 pub fn order<B: Backend>(
     backend: &B,
+    progress: &dyn Progress,
     scene: &Scene,
     width: u32,
     height: u32,
@@ -208,6 +223,7 @@ pub fn order<B: Backend>(
     schedule.boxes = options.boxes.max(1);
     let (order, _) = sort(
         backend,
+        progress,
         &feats,
         channels,
         &start,
@@ -350,6 +366,7 @@ pub fn shuffle(n: usize, seed: u64) -> Vec<u32> {
 /// and what was run.
 pub fn sort<B: Backend>(
     backend: &B,
+    progress: &dyn Progress,
     features: &[f32],
     channels: usize,
     start: &[u32],
@@ -452,6 +469,9 @@ pub fn sort<B: Backend>(
         }
         radius *= schedule.shrink;
         step += 1;
+        progress.event(Event::Step {
+            done: u64::from(stats.radii),
+        });
     }
     let mut index = backend.download(&index)?;
     index.truncate(n);

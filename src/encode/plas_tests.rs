@@ -40,7 +40,7 @@ fn any_count_gives_a_permutation() {
                 quality,
                 ..PlasOptions::default()
             };
-            let order = order(&Cpu, &scene, w, h, &options, 5).unwrap();
+            let order = order(&Cpu, &(), &scene, w, h, &options, 5).unwrap();
             assert!(is_permutation(&order, n), "n = {n}");
         }
     }
@@ -56,9 +56,9 @@ fn same_seed_same_order_and_plas_smooths_a_shuffle() {
         quality: Quality::Fast,
         ..PlasOptions::default()
     };
-    let a = order(&Cpu, &scene, w, h, &options, 11).unwrap();
-    let b = order(&Cpu, &scene, w, h, &options, 11).unwrap();
-    let c = order(&Cpu, &scene, w, h, &options, 12).unwrap();
+    let a = order(&Cpu, &(), &scene, w, h, &options, 11).unwrap();
+    let b = order(&Cpu, &(), &scene, w, h, &options, 11).unwrap();
+    let c = order(&Cpu, &(), &scene, w, h, &options, 12).unwrap();
     assert_eq!(a, b);
     assert_ne!(a, c);
     let (feats, channels) = features(&scene, &options.features);
@@ -74,7 +74,7 @@ fn padding_stays_at_the_tail_of_a_sorted_grid() {
     let feats = vec![1.0f32; 10];
     let start: Vec<u32> = (0..10).rev().collect();
     let schedule = Schedule::new(Quality::Default, 4, 4, None);
-    let (order, _) = sort(&Cpu, &feats, 1, &start, None, 4, 4, &schedule, 0).unwrap();
+    let (order, _) = sort(&Cpu, &(), &feats, 1, &start, None, 4, 4, &schedule, 0).unwrap();
     assert_eq!(order, start);
 }
 
@@ -121,7 +121,7 @@ fn locked_sort_never_moves_a_splat_to_another_key() {
     };
     let keys = means_keys(&scene.positions);
     let start = order::morton(&scene.positions);
-    let sorted = order(&Cpu, &scene, w, h, &options, 1).unwrap();
+    let sorted = order(&Cpu, &(), &scene, w, h, &options, 1).unwrap();
     for (a, b) in start.iter().zip(&sorted) {
         assert_eq!(keys[*a as usize], keys[*b as usize]);
     }
