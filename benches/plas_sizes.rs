@@ -47,28 +47,6 @@ fn plas(quality: Quality, init: Init, features: Features, start: Option<f32>) ->
         init,
         features,
         start_radius: start,
-        ..PlasOptions::default()
-    })
-}
-
-/// Morton start laid out in `tile`×`tile` tiles, PLAS locked to equal means_u texels (or none
-/// with `start = Some(0)`).
-fn locked(
-    quality: Quality,
-    tile: usize,
-    lock: bool,
-    features: Features,
-    start: Option<f32>,
-) -> Order {
-    Order::Plas(PlasOptions {
-        quality,
-        init: Init::Morton,
-        features,
-        start_radius: start,
-        tile,
-        boxes: 1,
-        lock_means: lock,
-        chain_runs: false,
     })
 }
 
@@ -103,37 +81,6 @@ fn variants() -> Vec<(String, Order)> {
             plas(Fast, Shuffle, f, None),
         ));
     }
-    let others = texture(0.0, 1.0, 1.0, 1.0, 1.0);
-    for (name, f) in [
-        ("others", others),
-        ("colour", texture(0.0, 0.0, 1.0, 1.0, 0.0)),
-        ("scales", texture(0.0, 1.0, 0.0, 0.0, 0.0)),
-        ("noquats", texture(0.0, 1.0, 1.0, 1.0, 0.0)),
-    ] {
-        v.push((
-            format!("chain-{name}"),
-            Order::Plas(PlasOptions {
-                features: f,
-                start_radius: Some(0.0),
-                chain_runs: true,
-                ..PlasOptions::default()
-            }),
-        ));
-    }
-    for tile in [0, 4, 8, 16] {
-        v.push((
-            format!("tiles{tile}"),
-            locked(Q, tile, false, others, Some(0.0)),
-        ));
-        v.push((
-            format!("lock-tiles{tile}"),
-            locked(Q, tile, true, others, None),
-        ));
-        v.push((
-            format!("lock-fast-tiles{tile}"),
-            locked(Fast, tile, true, others, None),
-        ));
-    }
     for (name, q) in [
         ("posonly", Q),
         ("posonly-fast", Fast),
@@ -151,17 +98,10 @@ fn variants() -> Vec<(String, Order)> {
     }
     for a in [0.0, 0.01, 0.02, 0.03, 0.05] {
         for (qn, q) in [("", Q), ("best-", Quality::Best)] {
-            for boxes in [1, 3] {
-                v.push((
-                    format!("pm-{qn}b{boxes}-{a}"),
-                    Order::Plas(PlasOptions {
-                        quality: q,
-                        features: texture(1.0, a, a, a, 0.0),
-                        boxes,
-                        ..PlasOptions::default()
-                    }),
-                ));
-            }
+            v.push((
+                format!("pm-{qn}{a}"),
+                plas(q, Morton, texture(1.0, a, a, a, 0.0), None),
+            ));
         }
     }
     v.push(("default".into(), Order::Plas(PlasOptions::default())));

@@ -94,8 +94,8 @@ const fn permutations() -> [[u8; 4]; 24] {
     out
 }
 
-/// Checks the buffer lengths of a PLAS kernel call against `grid` (the shared shape rule of
-/// every backend).
+/// Checks the buffer lengths of a PLAS kernel call against `grid`, and its block lattice when
+/// it has one (the shared argument rule of every backend).
 pub(crate) fn check_shapes(
     kernel: &str,
     grid: &PlasGrid,
@@ -103,6 +103,7 @@ pub(crate) fn check_shapes(
     target: usize,
     index: Option<usize>,
     keys: Option<usize>,
+    blocks: Option<&PlasBlocks>,
 ) -> crate::Result<(), String> {
     let want = grid.cells() * grid.channels;
     if cells != want || target != want {
@@ -128,16 +129,15 @@ pub(crate) fn check_shapes(
             ));
         }
     }
-    Ok(())
+    match blocks {
+        Some(blocks) => check_blocks(kernel, grid, blocks),
+        None => Ok(()),
+    }
 }
 
 /// Checks a block lattice against `grid`: an even side that fits, shifts inside the grid and
 /// an affine multiplier coprime with B².
-pub(crate) fn check_blocks(
-    kernel: &str,
-    grid: &PlasGrid,
-    blocks: &PlasBlocks,
-) -> crate::Result<(), String> {
+fn check_blocks(kernel: &str, grid: &PlasGrid, blocks: &PlasBlocks) -> crate::Result<(), String> {
     let b = blocks.size;
     let area = (b * b) as u64;
     let coprime = {

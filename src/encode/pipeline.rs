@@ -100,6 +100,16 @@ pub fn compress_with<B: Backend>(
     };
     let mut timed = |name: &str, secs: f64| report.stages.push((name.to_string(), secs));
 
+    // The codebooks do not depend on the order: built once, used by PLAS's features and by
+    // the textures (their time counts in "quantize").
+    let book_start = std::time::Instant::now();
+    let scale_book = codebook::build(bytemuck::cast_slice(&scene.log_scales));
+    let color_book = codebook::build(bytemuck::cast_slice(&scene.sh_dc));
+    let book_secs = book_start.elapsed().as_secs_f64();
+    let books = plas::Codebooks {
+        scales: &scale_book,
+        colour: &color_book,
+    };
     let order_steps = match &options.order {
         Order::Morton => None,
         Order::Plas(p) => Some(
@@ -113,6 +123,7 @@ pub fn compress_with<B: Backend>(
                 backend,
                 progress,
                 scene,
+                &books,
                 width,
                 height,
                 plas_options,
@@ -129,9 +140,7 @@ pub fn compress_with<B: Backend>(
     let ((means, quats, scales, sh0), secs) = stage(progress, "quantize", None, || {
         let (means_l, means_u, mins, maxs) = textures::means(&sorted.positions, width, height);
         let quats = textures::quats(&sorted.rotations, width, height);
-        let scale_book = codebook::build(bytemuck::cast_slice(&sorted.log_scales));
         let scales = textures::scales(&sorted.log_scales, &scale_book, width, height);
-        let color_book = codebook::build(bytemuck::cast_slice(&sorted.sh_dc));
         let sh0 = textures::sh0(&sorted.sh_dc, &sorted.opacities, &color_book, width, height);
         (
             (means_l, means_u, mins, maxs),
@@ -140,7 +149,7 @@ pub fn compress_with<B: Backend>(
             (sh0, color_book),
         )
     });
-    timed("quantize", secs);
+    timed("quantize", secs + book_secs);
 
     let mut images: Vec<(String, Image)> = vec![
         ("means_l.webp".into(), means.0),

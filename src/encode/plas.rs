@@ -79,15 +79,6 @@ pub struct PlasOptions {
     /// First blur radius; `None`: max(W, H)/2 − 1 (the reference). A small radius after a
     /// Morton start keeps the start's locality.
     pub start_radius: Option<f32>,
-    /// Lay the start sequence out in `tile`×`tile` Z-order tiles instead of rows (0: rows).
-    pub tile: usize,
-    /// Box blurs per radius (1: the reference; 3: near-Gaussian).
-    pub boxes: u32,
-    /// Only swap splats whose means_u texels are equal, so means_u stays the start's exactly.
-    pub lock_means: bool,
-    /// Before PLAS, reorder each run of equal means_u texels in the start sequence as a
-    /// greedy nearest-neighbour chain over the features (means_u is unchanged).
-    pub chain_runs: bool,
 }
 
 impl Default for PlasOptions {
@@ -105,10 +96,6 @@ impl Default for PlasOptions {
                 quats: 0.0,
             }),
             start_radius: None,
-            boxes: 1,
-            tile: 0,
-            lock_means: false,
-            chain_runs: false,
         }
     }
 }
@@ -130,8 +117,6 @@ pub struct Schedule {
     pub max_reorders: u32,
     /// Smallest block side.
     pub min_block: usize,
-    /// Box blurs per radius (3 approximates a Gaussian of the same support).
-    pub boxes: u32,
 }
 
 impl Schedule {
@@ -151,7 +136,6 @@ impl Schedule {
             max_configs: 64,
             max_reorders: 10_000,
             min_block: 16,
-            boxes: 1,
         }
     }
 }
@@ -167,6 +151,16 @@ impl Schedule {
         }
         n
     }
+}
+
+/// The scene's scale and colour codebooks (built once by the pipeline, which writes them too):
+/// the texture-byte features are indices into them.
+#[derive(Debug, Clone, Copy)]
+pub struct Codebooks<'a> {
+    /// The 256 log-scale values of `scales.webp`.
+    pub scales: &'a [f32],
+    /// The 256 f_dc values of `sh0.webp`.
+    pub colour: &'a [f32],
 }
 
 /// What a PLAS run did.
@@ -193,115 +187,23 @@ pub fn order<B: Backend>(
     backend: &B,
     progress: &dyn Progress,
     scene: &Scene,
+    books: &Codebooks,
     width: u32,
     height: u32,
     options: &PlasOptions,
     seed: u64,
 ) -> Result<Vec<u32>> {
-    let (feats, channels) = features(scene, &options.features);
+    let (feats, channels) = features(scene, books, &options.features);
     let start = match options.init {
         Init::Morton => order::morton_with(backend, &scene.positions)?,
         Init::Shuffle => shuffle(scene.len(), seed),
     };
     let (w, h) = (width as usize, height as usize);
-    let mut start = start;
-    if options.chain_runs {
-        chain_runs(&mut start, &means_keys(&scene.positions), &feats, channels);
-    }
-    let start = if options.tile > 1 {
-        tile_layout(&start, w, options.tile)
-    } else {
-        start
-    };
-    let keys = options.lock_means.then(|| {
-        let splat_keys = means_keys(&scene.positions);
-        let mut keys: Vec<u32> = start.iter().map(|&s| splat_keys[s as usize]).collect();
-        keys.resize(w * h, u32::MAX);
-        keys
-    });
-    let mut schedule = Schedule::new(options.quality, w, h, options.start_radius);
-    schedule.boxes = options.boxes.max(1);
+    let schedule = Schedule::new(options.quality, w, h, options.start_radius);
     let (order, _) = sort(
-        backend,
-        progress,
-        &feats,
-        channels,
-        &start,
-        keys.as_deref(),
-        w,
-        h,
-        &schedule,
-        seed,
+        backend, progress, &feats, channels, &start, None, w, h, &schedule, seed,
     )?;
     Ok(order)
-}
-
-/// Each splat's means_u texel (the high bytes of its 16-bit log-position), packed as R | G<<8 |
-/// B<<16, with the quantisation of [`crate::encode::textures::means`].
-pub fn means_keys(positions: &[[f32; 3]]) -> Vec<u32> {
-    let logs: Vec<[f64; 3]> = positions.iter().map(|p| p.map(symlog)).collect();
-    let (min, max) = log_bounds(&logs);
-    logs.iter()
-        .map(|l| {
-            (0..3)
-                .map(|a| {
-                    let range = max[a] - min[a];
-                    if range <= 0.0 {
-                        return 0;
-                    }
-                    let q = (65535.0 * (l[a] - min[a]) / range).round();
-                    let q = if q >= 65535.0 {
-                        65535
-                    } else if q > 0.0 {
-                        q as u32
-                    } else {
-                        0
-                    };
-                    (q >> 8) << (8 * a)
-                })
-                .sum()
-        })
-        .collect()
-}
-
-/// Runs longer than this are chained in pieces of this length (the chain is quadratic).
-const CHAIN_PIECE: usize = 512;
-
-/// Reorders each run of equal `keys` in `sequence` as a greedy chain: every next splat is
-/// the nearest (squared L2 over `features`) of those left in the run, starting from the
-/// nearest to the splat before the run.
-pub fn chain_runs(sequence: &mut [u32], keys: &[u32], features: &[f32], channels: usize) {
-    let row = |s: u32| &features[s as usize * channels..(s as usize + 1) * channels];
-    let dist = |a: u32, b: u32| -> f32 {
-        row(a)
-            .iter()
-            .zip(row(b))
-            .map(|(x, y)| (x - y) * (x - y))
-            .sum()
-    };
-    let mut start = 0;
-    while start < sequence.len() {
-        let key = keys[sequence[start] as usize];
-        let mut end = start + 1;
-        while end < sequence.len()
-            && end - start < CHAIN_PIECE
-            && keys[sequence[end] as usize] == key
-        {
-            end += 1;
-        }
-        if start > 0 {
-            for i in start..end {
-                let mut best = i;
-                for j in i + 1..end {
-                    if dist(sequence[i - 1], sequence[j]) < dist(sequence[i - 1], sequence[best]) {
-                        best = j;
-                    }
-                }
-                sequence.swap(i, best);
-            }
-        }
-        start = end;
-    }
 }
 
 /// Per-axis min and max of the finite values (0 for an axis with none).
@@ -322,32 +224,6 @@ fn log_bounds(logs: &[[f64; 3]]) -> ([f64; 3], [f64; 3]) {
         }
     }
     (min, max)
-}
-
-/// Lays `sequence` (the first n texels' contents in visiting order) out on a `width`-wide grid:
-/// bands of `tile` full rows are visited tile by tile, Z-order inside a tile; rows past the
-/// last full band, row-major. Returns texel → entry, still filling texels 0..n only.
-pub fn tile_layout(sequence: &[u32], width: usize, tile: usize) -> Vec<u32> {
-    let n = sequence.len();
-    let banded_rows = n / width / tile * tile;
-    let mut texels: Vec<usize> = Vec::with_capacity(n);
-    for band in 0..banded_rows / tile {
-        let mut cells: Vec<(usize, u32, usize)> = (0..tile * width)
-            .map(|k| {
-                let (x, y) = (k % width, band * tile + k / width);
-                let z = order::morton_code((x % tile) as u32, (y % tile) as u32, 0);
-                (x / tile, z, y * width + x)
-            })
-            .collect();
-        cells.sort_unstable();
-        texels.extend(cells.iter().map(|c| c.2));
-    }
-    texels.extend(banded_rows * width..n);
-    let mut out = vec![0u32; n];
-    for (k, &t) in texels.iter().enumerate() {
-        out[t] = sequence[k];
-    }
-    out
 }
 
 /// A seeded uniform permutation of `0..n` (Fisher–Yates on the counter-based generator).
@@ -399,30 +275,13 @@ pub fn sort<B: Backend>(
     let mut index = backend.upload(&index)?;
     let keys = keys.map(|k| backend.upload(k)).transpose()?;
     let mut target = backend.zeros::<f32>(grid.cells() * channels)?;
-    let mut scratch = if schedule.boxes > 1 {
-        backend.zeros::<f32>(grid.cells() * channels)?
-    } else {
-        backend.zeros::<f32>(0)?
-    };
 
     let mut radius = schedule.start_radius;
     let mut step = 0u64;
     while radius >= 1.0 {
         let r = radius as usize;
         let block = (schedule.min_block.max((2 * r + 2) / 2 * 2)).min(side);
-        if schedule.boxes > 1 {
-            // Iterated boxes of radius ≈ r/√boxes: the same spread, a smoother kernel.
-            let rb = ((r as f32) / (schedule.boxes as f32).sqrt())
-                .round()
-                .max(1.0) as usize;
-            backend.plas_blur(&grid, &cells, rb, &mut target)?;
-            for _ in 1..schedule.boxes {
-                backend.plas_blur(&grid, &target, rb, &mut scratch)?;
-                std::mem::swap(&mut target, &mut scratch);
-            }
-        } else {
-            backend.plas_blur(&grid, &cells, r, &mut target)?;
-        }
+        backend.plas_blur(&grid, &cells, r, &mut target)?;
         stats.radii += 1;
         let mut config = 0u64;
         loop {
@@ -527,7 +386,7 @@ fn finite(v: f32, bound: f32) -> f32 {
 }
 
 /// The feature rows of `scene` (splat-major) and their channel count.
-pub fn features(scene: &Scene, kind: &Features) -> (Vec<f32>, usize) {
+pub fn features(scene: &Scene, books: &Codebooks, kind: &Features) -> (Vec<f32>, usize) {
     match kind {
         Features::Sogs => (raw_channels(scene), 14),
         Features::ZScored(means) => {
@@ -549,7 +408,7 @@ pub fn features(scene: &Scene, kind: &Features) -> (Vec<f32>, usize) {
             ]
             .concat();
             let keep: Vec<usize> = (0..14).filter(|&c| weights[c] != 0.0).collect();
-            let rows = texture_channels(scene, w);
+            let rows = texture_channels(scene, books, w);
             if keep.len() == 14 {
                 return (rows, 14);
             }
@@ -594,13 +453,11 @@ fn zscore(rows: &mut [f32], channels: usize) {
 
 /// The texture bytes of each splat (means_u continuous, scales and colour codebook indices,
 /// opacity byte, quats bytes), each times its texture's weight.
-fn texture_channels(scene: &Scene, w: &TextureWeights) -> Vec<f32> {
+fn texture_channels(scene: &Scene, books: &Codebooks, w: &TextureWeights) -> Vec<f32> {
     let logs: Vec<[f64; 3]> = scene.positions.iter().map(|p| p.map(symlog)).collect();
     let (min, max) = log_bounds(&logs);
-    let scale_book =
-        codebook::Quantizer::new(&codebook::build(bytemuck::cast_slice(&scene.log_scales)));
-    let colour_book =
-        codebook::Quantizer::new(&codebook::build(bytemuck::cast_slice(&scene.sh_dc)));
+    let scale_book = codebook::Quantizer::new(books.scales);
+    let colour_book = codebook::Quantizer::new(books.colour);
     let mut out = vec![0f32; scene.len() * 14];
     out.par_chunks_mut(14).enumerate().for_each(|(i, row)| {
         for a in 0..3 {

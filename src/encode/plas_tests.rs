@@ -2,6 +2,24 @@ use super::*;
 use crate::backend::cpu::Cpu;
 use crate::sample;
 
+/// The scene's scale and colour codebooks, as the pipeline builds them.
+fn books(scene: &Scene) -> (Vec<f32>, Vec<f32>) {
+    (
+        codebook::build(bytemuck::cast_slice(&scene.log_scales)),
+        codebook::build(bytemuck::cast_slice(&scene.sh_dc)),
+    )
+}
+
+/// PLAS order of `scene` on the CPU.
+fn sorted(scene: &Scene, w: u32, h: u32, options: &PlasOptions, seed: u64) -> Vec<u32> {
+    let (scales, colour) = books(scene);
+    let books = Codebooks {
+        scales: &scales,
+        colour: &colour,
+    };
+    order(&Cpu, &(), scene, &books, w, h, options, seed).unwrap()
+}
+
 fn is_permutation(order: &[u32], n: usize) -> bool {
     let mut seen = vec![false; n];
     order.len() == n
@@ -40,7 +58,7 @@ fn any_count_gives_a_permutation() {
                 quality,
                 ..PlasOptions::default()
             };
-            let order = order(&Cpu, &(), &scene, w, h, &options, 5).unwrap();
+            let order = sorted(&scene, w, h, &options, 5);
             assert!(is_permutation(&order, n), "n = {n}");
         }
     }
@@ -56,12 +74,17 @@ fn same_seed_same_order_and_plas_smooths_a_shuffle() {
         quality: Quality::Fast,
         ..PlasOptions::default()
     };
-    let a = order(&Cpu, &(), &scene, w, h, &options, 11).unwrap();
-    let b = order(&Cpu, &(), &scene, w, h, &options, 11).unwrap();
-    let c = order(&Cpu, &(), &scene, w, h, &options, 12).unwrap();
+    let a = sorted(&scene, w, h, &options, 11);
+    let b = sorted(&scene, w, h, &options, 11);
+    let c = sorted(&scene, w, h, &options, 12);
     assert_eq!(a, b);
     assert_ne!(a, c);
-    let (feats, channels) = features(&scene, &options.features);
+    let (scales, colour) = books(&scene);
+    let books = Codebooks {
+        scales: &scales,
+        colour: &colour,
+    };
+    let (feats, channels) = features(&scene, &books, &options.features);
     let before = roughness(&feats, channels, &shuffle(n, 11), w as usize);
     let after = roughness(&feats, channels, &a, w as usize);
     assert!(after < 0.5 * before, "{after} vs {before}");
@@ -83,46 +106,4 @@ fn zscore_gives_unit_variance() {
     let mut rows = vec![1.0, 5.0, 3.0, 5.0, 5.0, 5.0];
     zscore(&mut rows, 2);
     assert!((rows[0] + 1.2247).abs() < 1e-3 && rows[1] == 0.0);
-}
-
-#[test]
-fn chained_runs_keep_the_key_sequence() {
-    let scene = sample::scene(2000, 0, 4);
-    let keys = means_keys(&scene.positions);
-    let (feats, c) = features(&scene, &PlasOptions::default().features);
-    let mut seq = order::morton(&scene.positions);
-    let before: Vec<u32> = seq.iter().map(|&s| keys[s as usize]).collect();
-    chain_runs(&mut seq, &keys, &feats, c);
-    assert!(is_permutation(&seq, 2000));
-    assert_eq!(
-        seq.iter().map(|&s| keys[s as usize]).collect::<Vec<_>>(),
-        before
-    );
-}
-
-#[test]
-fn tile_layout_fills_the_first_texels_in_z_tiles() {
-    // 20 entries on a 4-wide grid with 2×2 tiles: rows 0..4 in tiles, row 4 row-major.
-    let seq: Vec<u32> = (0..20).collect();
-    let out = tile_layout(&seq, 4, 2);
-    assert_eq!(&out[..8], &[0, 1, 4, 5, 2, 3, 6, 7]);
-    assert_eq!(&out[16..], &[16, 17, 18, 19]);
-}
-
-#[test]
-fn locked_sort_never_moves_a_splat_to_another_key() {
-    let n = 900;
-    let scene = sample::scene(n, 0, 2);
-    let (w, h) = crate::encode::textures::grid_size(n).unwrap();
-    let options = PlasOptions {
-        lock_means: true,
-        quality: Quality::Fast,
-        ..PlasOptions::default()
-    };
-    let keys = means_keys(&scene.positions);
-    let start = order::morton(&scene.positions);
-    let sorted = order(&Cpu, &(), &scene, w, h, &options, 1).unwrap();
-    for (a, b) in start.iter().zip(&sorted) {
-        assert_eq!(keys[*a as usize], keys[*b as usize]);
-    }
 }

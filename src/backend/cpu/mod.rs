@@ -9,7 +9,7 @@ pub use yinyang::State as AssignState;
 
 use rayon::prelude::*;
 
-use super::plas::{PlasBlocks, PlasGrid, check_blocks, check_shapes};
+use super::plas::{PlasBlocks, PlasGrid, check_shapes};
 use super::{Backend, Elem};
 use crate::Result;
 
@@ -143,8 +143,16 @@ impl Backend for Cpu {
         radius: usize,
         target: &mut Vec<f32>,
     ) -> Result<()> {
-        check_shapes("plas_blur", grid, cells.len(), target.len(), None, None)
-            .map_err(cpu_error)?;
+        check_shapes(
+            "plas_blur",
+            grid,
+            cells.len(),
+            target.len(),
+            None,
+            None,
+            None,
+        )
+        .map_err(cpu_error)?;
         plas::plas_blur(grid, cells, radius, target);
         Ok(())
     }
@@ -165,8 +173,8 @@ impl Backend for Cpu {
             target.len(),
             Some(index.len()),
             keys.map(Vec::len),
+            Some(blocks),
         )
-        .and_then(|()| check_blocks("plas_reorder", grid, blocks))
         .map_err(cpu_error)?;
         Ok(plas::plas_reorder(
             grid,
@@ -185,9 +193,16 @@ impl Backend for Cpu {
         target: &Vec<f32>,
         blocks: &PlasBlocks,
     ) -> Result<f64> {
-        check_shapes("plas_loss", grid, cells.len(), target.len(), None, None)
-            .and_then(|()| check_blocks("plas_loss", grid, blocks))
-            .map_err(cpu_error)?;
+        check_shapes(
+            "plas_loss",
+            grid,
+            cells.len(),
+            target.len(),
+            None,
+            None,
+            Some(blocks),
+        )
+        .map_err(cpu_error)?;
         Ok(plas::plas_loss(grid, cells, target, blocks))
     }
 }

@@ -13,7 +13,7 @@ use std::sync::MutexGuard;
 use super::driver::{Arg, Device};
 use super::{CudaBackend, CudaBuffer, cuda_error, to_u32};
 use crate::Result;
-use crate::backend::plas::{PlasBlocks, PlasGrid, check_blocks, check_shapes};
+use crate::backend::plas::{PlasBlocks, PlasGrid, check_shapes};
 
 /// Threads per block of every PLAS kernel (`PLAS_THREADS` in kernels/plas.cu).
 const THREADS: u32 = 256;
@@ -116,8 +116,16 @@ impl CudaBackend {
         radius: usize,
         target: &mut CudaBuffer<f32>,
     ) -> Result<()> {
-        check_shapes("plas_blur", grid, cells.len(), target.len(), None, None)
-            .map_err(cuda_error)?;
+        check_shapes(
+            "plas_blur",
+            grid,
+            cells.len(),
+            target.len(),
+            None,
+            None,
+            None,
+        )
+        .map_err(cuda_error)?;
         let (w, h, c) = (grid.width, grid.height, grid.channels);
         if c == 0 || w * h == 0 {
             return Ok(());
@@ -178,8 +186,8 @@ impl CudaBackend {
             target.len(),
             Some(index.len()),
             keys.map(CudaBuffer::len),
+            Some(blocks),
         )
-        .and_then(|()| check_blocks("plas_reorder", grid, blocks))
         .map_err(cuda_error)?;
         let c = grid.channels;
         to_u32(cells.len().max(grid.cells()), "plas_reorder: grid values")?;
@@ -234,9 +242,16 @@ impl CudaBackend {
         target: &CudaBuffer<f32>,
         blocks: &PlasBlocks,
     ) -> Result<f64> {
-        check_shapes("plas_loss", grid, cells.len(), target.len(), None, None)
-            .and_then(|()| check_blocks("plas_loss", grid, blocks))
-            .map_err(cuda_error)?;
+        check_shapes(
+            "plas_loss",
+            grid,
+            cells.len(),
+            target.len(),
+            None,
+            None,
+            Some(blocks),
+        )
+        .map_err(cuda_error)?;
         to_u32(cells.len().max(grid.cells()), "plas_loss: grid values")?;
         let (bx, by) = blocks.counts(grid);
         let cols = bx * blocks.size;

@@ -10,7 +10,7 @@ use wgpu::util::DeviceExt;
 use super::shaders::{Kernel, WORKGROUP};
 use super::{GpuBuffer, WgpuBackend, backend_error, bind, to_u32};
 use crate::Result;
-use crate::backend::plas::{PlasBlocks, PlasGrid, check_blocks, check_shapes};
+use crate::backend::plas::{PlasBlocks, PlasGrid, check_shapes};
 
 /// Per-call scalars of a PLAS kernel, mirrored by `struct PlasParams` in
 /// `wgsl/plas_common.wgsl` (field meanings are documented there). A unit test checks both
@@ -57,8 +57,16 @@ impl WgpuBackend {
         radius: usize,
         target: &mut GpuBuffer<f32>,
     ) -> Result<()> {
-        check_shapes("plas_blur", grid, cells.len(), target.len(), None, None)
-            .map_err(backend_error)?;
+        check_shapes(
+            "plas_blur",
+            grid,
+            cells.len(),
+            target.len(),
+            None,
+            None,
+            None,
+        )
+        .map_err(backend_error)?;
         let (w, h, c) = (grid.width, grid.height, grid.channels);
         if c == 0 || w * h == 0 {
             return Ok(());
@@ -125,8 +133,8 @@ impl WgpuBackend {
             target.len(),
             Some(index.len()),
             keys.map(GpuBuffer::len),
+            Some(blocks),
         )
-        .and_then(|()| check_blocks("plas_reorder", grid, blocks))
         .map_err(backend_error)?;
         let mut params = self.lattice(grid, blocks, "plas_reorder")?;
         let (bx, by) = blocks.counts(grid);
@@ -177,9 +185,16 @@ impl WgpuBackend {
         target: &GpuBuffer<f32>,
         blocks: &PlasBlocks,
     ) -> Result<f64> {
-        check_shapes("plas_loss", grid, cells.len(), target.len(), None, None)
-            .and_then(|()| check_blocks("plas_loss", grid, blocks))
-            .map_err(backend_error)?;
+        check_shapes(
+            "plas_loss",
+            grid,
+            cells.len(),
+            target.len(),
+            None,
+            None,
+            Some(blocks),
+        )
+        .map_err(backend_error)?;
         let mut params = self.lattice(grid, blocks, "plas_loss")?;
         let (bx, by) = blocks.counts(grid);
         let covered = bx * blocks.size * by * blocks.size;
