@@ -199,13 +199,32 @@ impl WgpuBackend {
         if groups == 0 {
             return Ok(());
         }
+        let uniform = self
+            .ctx
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("params"),
+                contents: bytemuck::bytes_of(&params),
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
+        self.dispatch_uniform(encoder, kernel, shape, &uniform, bindings, groups)
+    }
+
+    /// [`Self::dispatch`] with the parameters already in `uniform` (binding 0).
+    fn dispatch_uniform(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        kernel: Kernel,
+        shape: Option<AssignShape>,
+        uniform: &wgpu::Buffer,
+        bindings: &[wgpu::BindingResource<'_>],
+        groups: u32,
+    ) -> Result<()> {
+        if groups == 0 {
+            return Ok(());
+        }
         let pipeline = self.pipeline(kernel, shape)?;
         let device = &self.ctx.device;
-        let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("params"),
-            contents: bytemuck::bytes_of(&params),
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 0,
             resource: uniform.as_entire_binding(),

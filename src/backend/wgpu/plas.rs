@@ -104,9 +104,10 @@ impl WgpuBackend {
         let mut encoder = self.encoder("plas_blur");
         for (params, from, to) in [(rows, src, &scratch), (columns, &scratch, dst)] {
             let uniform = self.plas_uniform(&params);
-            self.plas_dispatch(
+            self.dispatch_uniform(
                 &mut encoder,
                 Kernel::PlasBlur,
+                None,
                 &uniform,
                 &[bind(from), bind(to)],
                 params.total.div_ceil(WORKGROUP),
@@ -160,9 +161,10 @@ impl WgpuBackend {
             params,
             "plas_reorder",
             |encoder, uniform, partials, groups| {
-                self.plas_dispatch(
+                self.dispatch_uniform(
                     encoder,
                     Kernel::PlasReorder,
+                    None,
                     uniform,
                     &[
                         bind(cell_buf),
@@ -205,9 +207,10 @@ impl WgpuBackend {
         let cell_buf = self.whole(cells, "the PLAS grid")?;
         let target_buf = self.whole(target, "the PLAS target")?;
         self.partial_sum(params, "plas_loss", |encoder, uniform, partials, groups| {
-            self.plas_dispatch(
+            self.dispatch_uniform(
                 encoder,
                 Kernel::PlasLoss,
+                None,
                 uniform,
                 &[bind(cell_buf), bind(target_buf), bind(partials)],
                 groups,
@@ -277,9 +280,10 @@ impl WgpuBackend {
         );
         let mut encoder = self.encoder(what);
         body(&mut encoder, &uniform, &partials, params.partials)?;
-        self.plas_dispatch(
+        self.dispatch_uniform(
             &mut encoder,
             Kernel::PlasReduce,
+            None,
             &uniform,
             &[bind(&partials), bind(&out)],
             1,
@@ -318,59 +322,5 @@ impl WgpuBackend {
                 contents: bytemuck::bytes_of(params),
                 usage: wgpu::BufferUsages::UNIFORM,
             })
-    }
-
-    /// Records one dispatch of `groups` workgroups (folded into 2-D past the per-dimension
-    /// limit) with `uniform` at binding 0 and `bindings` at 1, 2, …
-    fn plas_dispatch(
-        &self,
-        encoder: &mut wgpu::CommandEncoder,
-        kernel: Kernel,
-        uniform: &wgpu::Buffer,
-        bindings: &[wgpu::BindingResource<'_>],
-        groups: u32,
-    ) -> Result<()> {
-        if groups == 0 {
-            return Ok(());
-        }
-        let pipeline = self.pipeline(kernel, None)?;
-        let mut entries = vec![wgpu::BindGroupEntry {
-            binding: 0,
-            resource: uniform.as_entire_binding(),
-        }];
-        for (i, resource) in bindings.iter().enumerate() {
-            entries.push(wgpu::BindGroupEntry {
-                binding: i as u32 + 1,
-                resource: resource.clone(),
-            });
-        }
-        let bind_group = self
-            .ctx
-            .device
-            .create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some(kernel.name()),
-                layout: &pipeline.get_bind_group_layout(0),
-                entries: &entries,
-            });
-        let max = self.ctx.limits.max_compute_workgroups_per_dimension.max(1);
-        let (x, y) = if groups <= max {
-            (groups, 1)
-        } else {
-            (max, groups.div_ceil(max))
-        };
-        if y > max {
-            return Err(backend_error(format!(
-                "{}: {groups} workgroups exceed {max}×{max}",
-                kernel.name()
-            )));
-        }
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some(kernel.name()),
-            timestamp_writes: None,
-        });
-        pass.set_pipeline(&pipeline);
-        pass.set_bind_group(0, &bind_group, &[]);
-        pass.dispatch_workgroups(x, y, 1);
-        Ok(())
     }
 }
