@@ -15,29 +15,12 @@ use splatpress::backend::cuda::CudaBackend;
 use splatpress::backend::plas::{PlasBlocks, PlasGrid};
 use splatpress::encode::plas::{Quality, Schedule, sort};
 
+use crate::conformance::Rng;
+use crate::plas_conformance::gcd;
+
 /// Relative difference allowed between device and CPU losses: both add the same f32 values in
 /// f64, in different orders (n·2⁻⁵³ for n ≤ 2²⁰ terms is under 1.2e-10).
 const LOSS_TOLERANCE: f64 = 1e-9;
-
-/// SplitMix64, so the cases need no crate.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    /// Uniform in [-1, 1).
-    fn signed(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-    }
-}
 
 fn cuda() -> Option<&'static CudaBackend> {
     crate::conformance::cuda()
@@ -55,13 +38,6 @@ fn values(rng: &mut Rng, len: usize) -> Vec<f32> {
             }
         })
         .collect()
-}
-
-fn gcd(mut a: u64, mut b: u64) -> u64 {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a
 }
 
 /// A random valid lattice for `grid` of side `size`.

@@ -19,7 +19,7 @@ use splatpress::backend::cpu::plas as cpu;
 use splatpress::backend::plas::{PlasBlocks, PlasGrid};
 use splatpress::encode::plas::{PlasStats, Quality, Schedule, sort};
 
-use crate::conformance::conformance;
+use crate::conformance::{Rng, conformance};
 
 const BLUR_TOLERANCE: f64 = 1e-5;
 const NEAR_TIE: f64 = 1e-5;
@@ -38,31 +38,12 @@ conformance!(
     plas_rejects_bad_shapes,
 );
 
-/// SplitMix64: a reproducible generator needing no crate.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [-1, 1).
-    fn signed(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    /// `len` values: an offset per channel plus noise, so sums do not cancel to zero.
-    fn cells(&mut self, len: usize, channels: usize, scale: f32) -> Vec<f32> {
-        let offsets: Vec<f32> = (0..channels).map(|_| 3.0 * self.signed()).collect();
-        (0..len)
-            .map(|i| (offsets[i % channels] + self.signed()) * scale)
-            .collect()
-    }
+/// `len` values: an offset per channel plus noise, so sums do not cancel to zero.
+fn random_cells(rng: &mut Rng, len: usize, channels: usize, scale: f32) -> Vec<f32> {
+    let offsets: Vec<f32> = (0..channels).map(|_| 3.0 * rng.signed()).collect();
+    (0..len)
+        .map(|i| (offsets[i % channels] + rng.signed()) * scale)
+        .collect()
 }
 
 fn grid(width: usize, height: usize, channels: usize, valid: usize) -> PlasGrid {
@@ -75,7 +56,7 @@ fn grid(width: usize, height: usize, channels: usize, valid: usize) -> PlasGrid 
 }
 
 fn blur_case<B: Backend>(backend: &B, g: &PlasGrid, radius: usize, scale: f32, rng: &mut Rng) {
-    let cells = rng.cells(g.cells() * g.channels, g.channels, scale);
+    let cells = random_cells(rng, g.cells() * g.channels, g.channels, scale);
     let mut want = vec![0f32; cells.len()];
     cpu::plas_blur(g, &cells, radius, &mut want);
     let on_device = backend.upload(&cells).unwrap();
@@ -144,7 +125,7 @@ fn random_blocks(g: &PlasGrid, size: usize, rng: &mut Rng) -> PlasBlocks {
     }
 }
 
-fn gcd(mut a: u64, mut b: u64) -> u64 {
+pub(crate) fn gcd(mut a: u64, mut b: u64) -> u64 {
     while b != 0 {
         (a, b) = (b, a % b);
     }
@@ -274,7 +255,7 @@ fn plas_reorder_matches_cpu<B: Backend>(backend: &B) {
     ];
     for (w, h, c, padding, distinct) in cases {
         let g = grid(w, h, c, w * h - padding);
-        let mut cells = rng.cells(g.cells() * c, c, 1.0);
+        let mut cells = random_cells(&mut rng, g.cells() * c, c, 1.0);
         let mut index: Vec<u32> = (0..g.cells() as u32).collect();
         let keys: Option<Vec<u32>> = (distinct > 0).then(|| {
             (0..g.cells())
@@ -330,8 +311,8 @@ fn plas_loss_matches_cpu<B: Backend>(backend: &B) {
         (101, 60, 16, 0),
     ] {
         let g = grid(w, h, c, w * h - padding);
-        let cells = rng.cells(g.cells() * c, c, 10.0);
-        let target = rng.cells(g.cells() * c, c, 10.0);
+        let cells = random_cells(&mut rng, g.cells() * c, c, 10.0);
+        let target = random_cells(&mut rng, g.cells() * c, c, 10.0);
         let dev_cells = backend.upload(&cells).unwrap();
         let dev_target = backend.upload(&target).unwrap();
         let side = w.min(h) / 2 * 2;
@@ -361,7 +342,7 @@ fn plas_sort_matches_cpu<B: Backend>(backend: &B) {
     ];
     for (quality, padding, distinct, seed, tolerance) in cases {
         let n = w * h - padding;
-        let features = rng.cells(n * c, c, 1.0);
+        let features = random_cells(&mut rng, n * c, c, 1.0);
         let start: Vec<u32> = (0..n as u32).collect();
         let keys: Option<Vec<u32>> = (distinct > 0).then(|| {
             (0..w * h)
