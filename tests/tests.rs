@@ -9,6 +9,8 @@ mod conformance;
 mod cuda_plas;
 mod eval;
 mod format;
+/// Byte identity against hashes recorded before the redesign, on every backend here.
+mod identity;
 /// Interop with PlayCanvas splat-transform: its decoder on our files, byte comparisons with
 /// its encoder's output, error comparisons where we round and it truncates.
 mod interop;
