@@ -81,9 +81,9 @@ fn kernel() {
 /// Prints the seconds of every k-means step as it happens.
 struct StepTimer(std::sync::Mutex<Instant>);
 
-impl splatpress::progress::Progress for StepTimer {
-    fn event(&self, event: splatpress::progress::Event<'_>) {
-        if let splatpress::progress::Event::Step { done } = event {
+impl splatpress::Progress for StepTimer {
+    fn event(&self, event: splatpress::Event<'_>) {
+        if let splatpress::Event::Step { done } = event {
             let mut last = self.0.lock().unwrap();
             println!("    step {done}: {:.2} s", last.elapsed().as_secs_f64());
             *last = Instant::now();
@@ -99,7 +99,7 @@ fn palette() {
     );
     // KM_PLY: cluster the SH of a real scene instead of the sample.
     let scene = match std::env::var("KM_PLY") {
-        Ok(path) => splatpress::io::read(std::path::Path::new(&path)).expect("read KM_PLY"),
+        Ok(path) => splatpress::formats::read(std::path::Path::new(&path)).expect("read KM_PLY"),
         Err(_) => splatpress::sample::scene(n, bands, 1),
     };
     let n = scene.len();

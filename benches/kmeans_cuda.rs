@@ -6,7 +6,7 @@
 //!    averaged over `BENCH_ITERS`, default 10), best of `BENCH_REPS` (default 3) after a
 //!    warm-up; GFLOP/s = 2·N·K·D / assign time.
 //!    The time the driver took to load (JIT) the PTX is printed first.
-//! 2. End to end (`BENCH_E2E=1`): `compress_with` on a generated scene of `BENCH_SPLATS`
+//! 2. End to end (`BENCH_E2E=1`): `encode_with` on a generated scene of `BENCH_SPLATS`
 //!    (default 1 000 000) splats with `BENCH_BANDS` (default 3) SH bands, on each backend
 //!    in `BENCH_BACKENDS` (default "cuda,wgpu,cpu"): seconds, peak GPU memory in use
 //!    (sampled every 5 ms through cuMemGetInfo) and peak host RSS, per stage.
@@ -23,7 +23,7 @@ use splatpress::backend::cpu::Cpu;
 use splatpress::backend::cuda::CudaBackend;
 use splatpress::backend::wgpu::{WgpuBackend, WgpuOptions};
 use splatpress::encode::{kmeans, pipeline};
-use splatpress::progress::{Event, Progress};
+use splatpress::{Event, Progress};
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -162,7 +162,7 @@ fn end_to_end<B: Backend + Sync>(
                 std::thread::sleep(Duration::from_millis(5));
             }
         });
-        let r = pipeline::compress_with(backend, scene, &pipeline::Options::default(), &recorder);
+        let r = pipeline::encode_with(backend, scene, &pipeline::Options::default(), &recorder);
         done.store(true, Ordering::Relaxed);
         r
     });

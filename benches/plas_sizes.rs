@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use splatpress::Scene;
 use splatpress::encode::plas::{Features, Init, PlasOptions, Quality, TextureWeights};
 use splatpress::encode::{Options, Order};
-use splatpress::io::sog::Image;
+use splatpress::formats::sog::Image;
 
 const EFFORT: u8 = 4;
 
@@ -151,7 +151,9 @@ fn measure(scene: &Scene, order: Order, sh: bool) -> Row {
         .unwrap_or_else(|_| "cpu".into())
         .parse()
         .expect("PLAS_BACKEND: auto, cuda, wgpu or cpu");
-    let (sog, report) = splatpress::compress(scene, &options, choice, &()).expect("compress");
+    let (encoded, report, _) =
+        splatpress::encode_scene(choice, scene, &options, &()).expect("compress");
+    let sog = splatpress::formats::sog::textures::sog(&encoded);
     let order_secs = report
         .stages
         .iter()
@@ -161,7 +163,7 @@ fn measure(scene: &Scene, order: Order, sh: bool) -> Row {
         .images
         .par_iter()
         .map(|(name, image)| {
-            let bytes = splatpress::io::webp::encode(image, EFFORT)
+            let bytes = splatpress::formats::sog::webp::encode(image, EFFORT)
                 .expect("webp")
                 .len();
             let short = name.trim_end_matches(".webp").to_string();
@@ -191,7 +193,7 @@ fn main() {
     if data.is_dir() {
         for (name, rel) in SCENES {
             if wanted(name, "PLAS_SCENES") {
-                let raw = splatpress::io::read(&data.join(rel)).expect("read scene");
+                let raw = splatpress::formats::read(&data.join(rel)).expect("read scene");
                 scenes.push((name.to_string(), raw.sanitize().0));
             }
         }

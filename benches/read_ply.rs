@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use splatpress::Scene;
-use splatpress::io::ply;
+use splatpress::formats::ply;
 use splatpress::scene::Model;
 
 const SPLATS: usize = 1_000_000;

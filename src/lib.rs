@@ -1,75 +1,69 @@
 //! splatpress: compress 3D Gaussian Splatting scenes into PlayCanvas SOG v2.
 //!
-//! The flow runs one way:
+//! One call per job, the same ones the `splatpress` command, the Python module and `batch`
+//! use; each returns a report that serialises to the command's `--json` output:
 //!
-//! ```text
-//! input file ──► io::read ──► Scene ──► encode::compress ──► Sog ──► io::sog::write
+//! ```no_run
+//! use splatpress::{Input, Options, compress_file};
+//! # fn main() -> splatpress::Result<()> {
+//! let report = compress_file(
+//!     &Input::File("scene.ply".into()),
+//!     "scene.sog".as_ref(),
+//!     &Options::default(),
+//!     &(), // no progress reporting
+//! )?;
+//! println!("{} bytes on {}", report.written.total_bytes, report.backend.chosen);
+//! # Ok(())
+//! # }
 //! ```
 //!
-//! Readers know nothing of encoding, the encoder knows nothing of file formats, and the
-//! k-means kernels run on a [`backend::Backend`].
+//! Data flows one way (`ARCHITECTURE.md` draws the map):
+//!
+//! ```text
+//! input ──formats::read──► Scene ──sanitize──► encode (order · quantize · k-means) ──► Encoded ──formats::write──► output
+//!                                                 kernels on one Backend: cpu, wgpu, cuda
+//! ```
+//!
+//! The library never prints and never reads environment variables: diagnostics arrive as
+//! [`Event`]s through a [`Progress`], settings through [`Options`].
+//!
+//! The modules hidden from the documentation (`backend`, `encode`, `formats`, …) are public
+//! only so that this repository's integration tests and benchmarks can reach the kernels;
+//! they are not part of the API and change without notice.
 
+mod api;
+mod error;
+mod progress;
+
+#[doc(hidden)]
 pub mod backend;
+#[doc(hidden)]
 pub mod encode;
-pub mod error;
+#[doc(hidden)]
 pub mod eval;
-pub mod io;
-pub mod progress;
+#[doc(hidden)]
+pub mod formats;
+#[doc(hidden)]
 pub mod sample;
+#[doc(hidden)]
 pub mod scene;
+#[doc(hidden)]
 pub mod stats;
 
+#[doc(hidden)]
+pub use api::encode_on as encode_scene;
+pub use api::{
+    BackendReport, BackendStatus, CudaDevices, DecodeReport, Devices, Info, Input, Options, Report,
+    compress_file, decode_file, devices, evaluate, inspect,
+};
+pub use backend::cuda::CudaDeviceReport;
+pub use backend::select::{Choice as BackendChoice, PassedOver};
+pub use backend::wgpu::AdapterReport;
+pub use encode::Order;
+pub use encode::plas::{PlasOptions, Quality as PlasQuality};
 pub use error::{Error, Result};
-pub use scene::Scene;
-
-use backend::select::{self, AnyBackend, Choice};
-use progress::{Event, Progress};
-
-/// Compresses a sanitised scene on the backend `choice` names. Under [`Choice::Auto`] a
-/// backend that is unavailable, or fails while running (device lost, out of memory), hands
-/// over to the next one; each hand-over is reported as a [`Event::Note`].
-pub fn compress(
-    scene: &Scene,
-    options: &encode::Options,
-    choice: Choice,
-    progress: &dyn Progress,
-) -> Result<(io::sog::Sog, encode::Report)> {
-    let under_auto = choice == Choice::Auto;
-    let mut last_error = None;
-    for which in select::candidates(choice) {
-        let backend = match select::open(which, under_auto) {
-            Ok(b) => b,
-            Err(e) if under_auto => {
-                progress.event(Event::Note(&format!(
-                    "{} unavailable: {}",
-                    which.name(),
-                    select::reason(&e)
-                )));
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        progress.event(Event::Note(&format!("backend: {}", backend.describe())));
-        let result = match &backend {
-            AnyBackend::Cpu(b) => encode::pipeline::compress_with(b, scene, options, progress),
-            AnyBackend::Wgpu(b) => {
-                encode::pipeline::compress_with(b.as_ref(), scene, options, progress)
-            }
-            AnyBackend::Cuda(b) => {
-                encode::pipeline::compress_with(b.as_ref(), scene, options, progress)
-            }
-        };
-        match result {
-            Err(e @ Error::Backend { .. }) if under_auto => {
-                progress.event(Event::Note(&format!(
-                    "{} failed: {}; falling back to the next backend",
-                    backend.name(),
-                    select::reason(&e)
-                )));
-                last_error = Some(e);
-            }
-            other => return other,
-        }
-    }
-    Err(last_error.unwrap_or_else(|| Error::Scene("no backend could run".into())))
-}
+pub use eval::{Evaluation, Sizes};
+pub use formats::{Format, WriteOptions, WriteReport};
+pub use progress::{Event, Progress};
+pub use scene::{Sanitized, Scene};
+pub use stats::Stats;

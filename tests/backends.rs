@@ -8,8 +8,8 @@ use splatpress::backend::Backend;
 use splatpress::backend::cpu::Cpu;
 use splatpress::backend::cuda::CudaBackend;
 use splatpress::backend::wgpu::{WgpuBackend, WgpuOptions};
-use splatpress::encode::{Options, pipeline::compress_with};
-use splatpress::{Scene, eval, io::sog};
+use splatpress::encode::{Options, encode_with};
+use splatpress::{Scene, eval, formats::sog};
 
 fn wgpu() -> Option<WgpuBackend> {
     match WgpuBackend::new(WgpuOptions {
@@ -58,7 +58,8 @@ fn run<B: Backend>(backend: &B, scene: &Scene) -> (f64, eval::Evaluation) {
         seed: 9,
         ..Options::default()
     };
-    let (sog, _) = compress_with(backend, scene, &options, &()).unwrap();
+    let (encoded, _) = encode_with(backend, scene, &options, &()).unwrap();
+    let sog = sog::textures::sog(&encoded);
     let dir = tempfile::tempdir().unwrap();
     let bytes = sog::write(&dir.path().join("out.sog"), &sog, 4)
         .unwrap()

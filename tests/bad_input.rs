@@ -1,10 +1,12 @@
 //! Broken inputs give a located `Error::Parse`, never a panic or a huge allocation; real
 //! scenes from ../shared/data read with the values their README describes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use splatpress::io::{self, ply};
+use splatpress::formats::{self, ply};
 use splatpress::{Error, Scene};
+
+use crate::util;
 
 /// The INRIA 3DGS property names with SH degree 0 (14 floats, 56 bytes a row).
 const SH0: [&str; 14] = [
@@ -25,7 +27,7 @@ fn read_err(name: &str, bytes: &[u8]) -> (String, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);
     std::fs::write(&path, bytes).unwrap();
-    let err = io::read(&path).expect_err("bad input must be an error");
+    let err = formats::read(&path).expect_err("bad input must be an error");
     assert!(
         matches!(err, Error::Parse { .. }),
         "{name}: expected Error::Parse, got {err:?}"
@@ -184,24 +186,11 @@ fn zero_vertices_read_as_an_empty_scene() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("zero.ply");
     std::fs::write(&path, header("binary_little_endian", 0, &SH0)).unwrap();
-    let scene = io::read(&path).unwrap();
+    let scene = formats::read(&path).unwrap();
     assert!(scene.is_empty());
 }
 
 // ---- real files -------------------------------------------------------------------------
-
-fn shared(rel: &str) -> Option<PathBuf> {
-    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data")).join(rel);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "skipped: {} not found (shared data folder absent)",
-            path.display()
-        );
-        None
-    }
-}
 
 fn all_finite(scene: &Scene) -> bool {
     let f = |v: &[f32]| v.iter().all(|x| x.is_finite());
@@ -220,10 +209,10 @@ fn norm(q: [f32; 4]) -> f32 {
 
 #[test]
 fn real_fox_ply() {
-    let Some(path) = shared("mujoco_warp/fox.ply") else {
+    let Some(path) = util::shared_file(module_path!(), "mujoco_warp/fox.ply") else {
         return;
     };
-    let s = io::read(&path).unwrap();
+    let s = formats::read(&path).unwrap();
     s.check_columns().unwrap();
     assert_eq!((s.len(), s.sh_bands), (50_000, 0));
     let inf = s.opacities.iter().filter(|o| **o == f32::INFINITY).count();
@@ -238,10 +227,12 @@ fn real_gaussiansplats3d_plys() {
         ("lod3_tile_0.ply", 1_971),
         ("lod5_tile_0.ply", 111),
     ] {
-        let Some(path) = shared(&format!("gaussiansplats3d-pr477/{name}")) else {
+        let Some(path) =
+            util::shared_file(module_path!(), &format!("gaussiansplats3d-pr477/{name}"))
+        else {
             return;
         };
-        let s = io::read(&path).unwrap();
+        let s = formats::read(&path).unwrap();
         s.check_columns().unwrap();
         assert_eq!((s.len(), s.sh_bands), (n, 3), "{name}");
         assert!(all_finite(&s), "{name}");
@@ -258,10 +249,10 @@ fn real_gaussiansplats3d_plys() {
 
 #[test]
 fn real_plant_splat() {
-    let Some(path) = shared("marcelpadilla-splats/plant.splat") else {
+    let Some(path) = util::shared_file(module_path!(), "marcelpadilla-splats/plant.splat") else {
         return;
     };
-    let s = io::read(&path).unwrap();
+    let s = formats::read(&path).unwrap();
     s.check_columns().unwrap();
     assert_eq!((s.len(), s.sh_bands), (113_648, 0));
     assert!(all_finite(&s));
@@ -285,11 +276,15 @@ fn real_plant_splat() {
 
 #[test]
 fn real_biker_compressed_ply() {
-    let Some(path) = shared("playcanvas-engine/biker.compressed.ply") else {
+    let Some(path) = util::shared_file(module_path!(), "playcanvas-engine/biker.compressed.ply")
+    else {
         return;
     };
-    assert_eq!(io::detect(&path).unwrap(), io::Format::CompressedPly);
-    let s = io::read(&path).unwrap();
+    assert_eq!(
+        formats::detect(&path).unwrap(),
+        formats::Format::CompressedPly
+    );
+    let s = formats::read(&path).unwrap();
     s.check_columns().unwrap();
     assert_eq!((s.len(), s.sh_bands), (152_746, 0));
     assert!(all_finite(&s));

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use splatpress::io::sog::{Image, Sog};
+use splatpress::formats::sog::{Image, Sog};
 
 /// Splats in the test scene: enough for a filled frame, small enough for a 2-core machine.
 const SPLATS: usize = 8000;
@@ -227,7 +227,10 @@ fn sog_renders_like_the_ply_in_playcanvas_and_supersplat() {
         Ok(tools) => tools,
         Err(why) if required => panic!("SPLATPRESS_REQUIRE_BROWSER=1 but {why}"),
         Err(why) => {
-            eprintln!("skipped: {why}");
+            crate::util::skip(
+                "sog_renders_like_the_ply_in_playcanvas_and_supersplat",
+                &why,
+            );
             return;
         }
     };
@@ -240,11 +243,13 @@ fn sog_renders_like_the_ply_in_playcanvas_and_supersplat() {
     // The scene, written as the reference PLY and compressed by our encoder.
     let (scene, _) = splatpress::sample::scene(SPLATS, BANDS, SEED).sanitize();
     let ply = inputs.join("scene.ply");
-    splatpress::io::ply::write(&ply, &scene).expect("write scene.ply");
+    splatpress::formats::ply::write(&ply, &scene).expect("write scene.ply");
     let options = splatpress::encode::Options::default();
-    let (sog, _report) = splatpress::encode::compress(&scene, &options, &()).expect("compress");
+    let (sog, _report) = splatpress::encode::encode(&scene, &options, &())
+        .map(|(e, r)| (splatpress::formats::sog::textures::sog(&e), r))
+        .expect("compress");
     let write = |path: &Path, sog: &Sog| {
-        splatpress::io::sog::write(path, sog, WEBP_EFFORT)
+        splatpress::formats::sog::write(path, sog, WEBP_EFFORT)
             .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
     };
     let ours_sog = inputs.join("ours.sog");

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use splatpress::io::sog;
+use splatpress::formats::sog;
 
 const BIN: &str = env!("CARGO_BIN_EXE_splatpress");
 
@@ -253,7 +253,7 @@ fn decode_eval_info_and_help() {
         Some(0)
     );
     assert_eq!(run(&["decode", "s.sog", "d.ply"], p).status.code(), Some(0));
-    let decoded = splatpress::io::read(&p.join("d.ply")).unwrap();
+    let decoded = splatpress::formats::read(&p.join("d.ply")).unwrap();
     assert_eq!((decoded.len(), decoded.sh_bands), (2000, 3));
     let out = run(&["eval", "s.ply", "s.sog", "--json"], p);
     assert_eq!(out.status.code(), Some(0));

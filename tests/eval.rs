@@ -3,29 +3,9 @@
 //! perturbations, which are exact in f32 (multiples of powers of two) wherever possible.
 
 use splatpress::Scene;
+use splatpress::encode::rng::Rng;
 use splatpress::eval::evaluate;
 use splatpress::scene::{Model, SH_C0, sh_coeffs};
-
-/// SplitMix64, for reproducible scenes without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform integer in [lo, hi).
-    fn int(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next_u64() % (hi - lo) as u64) as i64
-    }
-    /// Uniform in [-1, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 52) as f64 - 1.0
-    }
-}
 
 /// A multiple of 2^-10 in [lo, hi): exact in f32, and stays exact after adding 2^-10..2^-7.
 fn grid(rng: &mut Rng, lo: f64, hi: f64) -> f32 {
@@ -35,7 +15,7 @@ fn grid(rng: &mut Rng, lo: f64, hi: f64) -> f32 {
 /// `n` splats with centres in cells of a 0.25 lattice (≥ 0.15 apart), jittered on a 2^-12
 /// grid, random unit quaternions and attributes on 2^-10 grids.
 fn scene(n: usize, bands: u8, seed: u64) -> Scene {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let side = (n as f64).cbrt().ceil() as usize;
     let k = 3 * sh_coeffs(bands);
     let mut s = Scene {
@@ -49,7 +29,12 @@ fn scene(n: usize, bands: u8, seed: u64) -> Scene {
             let jitter = rng.int(-200, 200) as f64 / 4096.0; // |jitter| < 0.05
             (c as f64 * 0.25 - side as f64 * 0.125 + jitter) as f32
         }));
-        let q = [rng.unit(), rng.unit(), rng.unit(), rng.unit()];
+        let q = [
+            (2.0 * rng.uniform() - 1.0),
+            (2.0 * rng.uniform() - 1.0),
+            (2.0 * rng.uniform() - 1.0),
+            (2.0 * rng.uniform() - 1.0),
+        ];
         let norm = q.iter().map(|c| c * c).sum::<f64>().sqrt().max(1e-3);
         s.rotations.push(q.map(|c| (c / norm) as f32));
         s.log_scales.push([0; 3].map(|_| grid(&mut rng, -8.0, 0.0)));
@@ -62,7 +47,7 @@ fn scene(n: usize, bands: u8, seed: u64) -> Scene {
 
 /// A random permutation (Fisher–Yates).
 fn shuffled(s: &Scene, seed: u64) -> Scene {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut order: Vec<u32> = (0..s.len() as u32).collect();
     for i in (1..order.len()).rev() {
         order.swap(i, rng.int(0, i as i64 + 1) as usize);
@@ -354,9 +339,9 @@ fn quantise_positions(s: &mut Scene) {
 fn quantised_random_centres_keep_their_own_attributes() {
     // Uniformly random centres (close pairs occur) plus 500 exact duplicates.
     let mut original = scene(40_000, 0, 19);
-    let mut rng = Rng(20);
+    let mut rng = Rng::new(20);
     for p in &mut original.positions {
-        *p = [0; 3].map(|_| (rng.unit() * 3.0) as f32);
+        *p = [0; 3].map(|_| ((2.0 * rng.uniform() - 1.0) * 3.0) as f32);
     }
     for i in 0..500 {
         original.positions[2 * i + 1] = original.positions[2 * i];
@@ -426,10 +411,10 @@ fn large_scene_matches_quickly() {
     let original = scene(n, 0, 14);
     let mut decoded = shuffled(&original, 15);
     // Quantisation-sized noise: up to 2^-14 per axis (spacing is ≥ 0.15).
-    let mut rng = Rng(16);
+    let mut rng = Rng::new(16);
     for p in &mut decoded.positions {
         for c in p.iter_mut() {
-            *c += (rng.unit() * 2f64.powi(-14)) as f32;
+            *c += ((2.0 * rng.uniform() - 1.0) * 2f64.powi(-14)) as f32;
         }
     }
     let start = std::time::Instant::now();

@@ -3,11 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use splatpress::io::sog::bundle::{check_engine_rules, read_zip};
-use splatpress::io::sog::check::check;
-use splatpress::io::sog::decode::decode;
-use splatpress::io::sog::meta::{Asset, Codebooked, Files, Means, ShN};
-use splatpress::io::sog::{Image, Meta, Sog, read, write};
+use splatpress::formats::sog::bundle::{check_engine_rules, read_zip};
+use splatpress::formats::sog::check::check;
+use splatpress::formats::sog::decode::decode;
+use splatpress::formats::sog::meta::{Asset, Codebooked, Files, Means, ShN};
+use splatpress::formats::sog::{Image, Meta, Sog, read, write};
 
 const COUNT: usize = 5;
 const W: u32 = 4;
@@ -414,7 +414,7 @@ fn read_errors_name_the_problem() {
         .map(|(n, b)| (n.as_str(), b.as_slice()))
         .collect();
     let mut zip = Vec::new();
-    splatpress::io::sog::bundle::write_zip(&mut zip, &kept).unwrap();
+    splatpress::formats::sog::bundle::write_zip(&mut zip, &kept).unwrap();
     std::fs::write(&sog_path, &zip).unwrap();
     let err = read(&sog_path).unwrap_err().to_string();
     assert!(
@@ -446,13 +446,14 @@ fn read_errors_name_the_problem() {
 
 #[test]
 fn real_playbot_folder_decodes_and_conforms() {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data"))
-        .join("playcanvas-engine/playbot/0_0");
-    if !dir.join("meta.json").is_file() {
-        eprintln!("skipped: {} is absent", dir.display());
+    let Some(meta) = crate::util::shared_file(
+        "real_playbot_folder_decodes_and_conforms",
+        "playcanvas-engine/playbot/0_0/meta.json",
+    ) else {
         return;
-    }
-    let sog = read(&dir).unwrap();
+    };
+    let dir = meta.parent().unwrap();
+    let sog = read(dir).unwrap();
     assert_eq!(sog.meta.count, 500_000);
     let problems = check(&sog);
     assert!(problems.is_empty(), "{problems:?}");

@@ -23,8 +23,8 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use splatpress::Scene;
-use splatpress::encode::{Options, compress};
-use splatpress::io::sog::{Image, Sog, decode::decode};
+use splatpress::encode::{Options, encode};
+use splatpress::formats::sog::{Image, Sog, decode::decode};
 
 use crate::util::{self, Ran};
 
@@ -169,9 +169,11 @@ fn build(tool: &Path) -> Fixture {
         seed: SEED,
         ..Options::default()
     };
-    let (sog, _report) =
-        compress(&source, &options, &()).expect("our encoder failed on the sample scene");
-    splatpress::io::sog::write(&cwd.join("ours.sog"), &sog, WEBP_EFFORT).expect("writing ours.sog");
+    let (sog, _report) = encode(&source, &options, &())
+        .map(|(e, r)| (splatpress::formats::sog::textures::sog(&e), r))
+        .expect("our encoder failed on the sample scene");
+    splatpress::formats::sog::write(&cwd.join("ours.sog"), &sog, WEBP_EFFORT)
+        .expect("writing ours.sog");
     lap("our encode");
 
     run_splat_transform(tool, cwd, &["ours.sog", "ours_by_them.ply"]);
@@ -179,10 +181,12 @@ fn build(tool: &Path) -> Fixture {
     lap("splat-transform decode");
 
     let read_sog = |name: &str| {
-        splatpress::io::sog::read(&cwd.join(name)).unwrap_or_else(|e| panic!("reading {name}: {e}"))
+        splatpress::formats::sog::read(&cwd.join(name))
+            .unwrap_or_else(|e| panic!("reading {name}: {e}"))
     };
     let read_ply = |name: &str| {
-        splatpress::io::ply::read(&cwd.join(name)).unwrap_or_else(|e| panic!("reading {name}: {e}"))
+        splatpress::formats::ply::read(&cwd.join(name))
+            .unwrap_or_else(|e| panic!("reading {name}: {e}"))
     };
     let ours = read_sog("ours.sog");
     let theirs = read_sog("theirs.sog");

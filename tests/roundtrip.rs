@@ -11,24 +11,11 @@
 //! - SH: per band, the palette must keep at least 75 % of the coefficients' energy
 //!   (RMSE ≤ ½ · RMS of the source values): a random or mislaid palette fails this.
 
-use std::path::PathBuf;
-
-use splatpress::io::sog::{self, Sog, bundle};
+use splatpress::formats::sog::{self, Sog, bundle};
 use splatpress::scene::SH_C0;
-use splatpress::{Scene, encode, eval, io};
+use splatpress::{Scene, encode, eval, formats};
 
-fn shared(rel: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data")).join(rel);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "skipped: {} not found (../shared/data is absent)",
-            path.display()
-        );
-        None
-    }
-}
+use crate::util;
 
 /// Largest error of nearest-entry quantisation of values in [lo, hi] with `codebook`.
 fn codebook_bound(codebook: &[f32], lo: f32, hi: f32) -> f64 {
@@ -56,7 +43,9 @@ fn round_trip(name: &str, scene: &Scene, iterations: u32) -> eval::Evaluation {
         sh_iterations: iterations,
         ..encode::Options::default()
     };
-    let (sog, _) = encode::compress(scene, &options, &()).expect("compress");
+    let (sog, _) = encode::encode(scene, &options, &())
+        .map(|(e, r)| (formats::sog::textures::sog(&e), r))
+        .expect("compress");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.sog");
     sog::write(&path, &sog, 0).expect("write");
@@ -155,7 +144,9 @@ fn two_d_gaussians_keep_their_flat_axis() {
     round_trip("2dgs", &scene, 3);
     // The −∞ axis is stored through the codebook's low sentinel (finite minimum − 20), which
     // the engine decodes as a finite but e^-20 times thinner axis.
-    let (sog, _) = encode::compress(&scene, &encode::Options::default(), &()).unwrap();
+    let (sog, _) = encode::encode(&scene, &encode::Options::default(), &())
+        .map(|(e, r)| (formats::sog::textures::sog(&e), r))
+        .unwrap();
     assert_eq!(sog.meta.model.as_deref(), Some("2dgs"));
     let decoded = sog::decode::decode(&sog).unwrap();
     let finite_min = finite_range(scene.log_scales.as_flattened()).0;
@@ -177,8 +168,10 @@ fn real_scenes() {
         "marcelpadilla-splats/plant.splat",
         "playcanvas-engine/biker.compressed.ply",
     ] {
-        let Some(path) = shared(rel) else { return };
-        let (scene, report) = io::read(&path).unwrap().sanitize();
+        let Some(path) = util::shared_file(module_path!(), rel) else {
+            return;
+        };
+        let (scene, report) = formats::read(&path).unwrap().sanitize();
         eprintln!("{rel}: sanitize {report:?}");
         round_trip(rel, &scene, 3);
     }
@@ -188,10 +181,10 @@ fn real_scenes() {
 fn real_scene_with_sh_content() {
     // playbot is the only real scene with SH content; a 60k-splat slice keeps the k-means
     // quick enough for CI (the whole scene is in the benchmarks).
-    let Some(path) = shared("playcanvas-engine/playbot/0_0") else {
+    let Some(path) = util::shared_file(module_path!(), "playcanvas-engine/playbot/0_0") else {
         return;
     };
-    let scene = io::read(&path).unwrap().sanitize().0;
+    let scene = formats::read(&path).unwrap().sanitize().0;
     let slice: Vec<u32> = (0..60_000).collect();
     let e = round_trip("playbot[..60000]", &scene.select(&slice), 3);
     assert_eq!(e.sh.len(), 2);

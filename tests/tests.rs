@@ -14,6 +14,8 @@ mod identity;
 /// Interop with PlayCanvas splat-transform: its decoder on our files, byte comparisons with
 /// its encoder's output, error comparisons where we round and it truncates.
 mod interop;
+/// The import rules of ARCHITECTURE.md (who may name whom).
+mod layout;
 mod plas_conformance;
 mod roundtrip;
 /// Shared helpers: temp dirs, shared data, running commands, an independent PLY writer.

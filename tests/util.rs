@@ -2,9 +2,6 @@
 //! folder, running commands (the splatpress binary, third-party tools) with failure messages
 //! that show what ran, and a tiny independent binary PLY writer.
 
-// Each test module uses a different subset of these helpers.
-#![allow(dead_code)]
-
 use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -21,9 +18,27 @@ pub fn temp_dir(label: &str) -> tempfile::TempDir {
         .unwrap_or_else(|e| panic!("cannot create a temporary directory for {label}: {e}"))
 }
 
-/// Prints the standard skip line. Tests call this and return instead of passing silently.
+/// Records a skip: prints `skipped: <test>: <reason>` and, when `SPLATPRESS_SKIP_LOG` names a
+/// file (the test command sets it), appends the line there, so the test command lists every
+/// skip with its reason even though the harness captures test output. Tests call this and
+/// return instead of passing silently.
 pub fn skip(test: &str, reason: &str) {
-    eprintln!("skipped: {test}: {reason}");
+    use std::io::Write as _;
+    let line = format!("skipped: {test}: {reason}");
+    eprintln!("{line}");
+    if let Some(log) = std::env::var_os("SPLATPRESS_SKIP_LOG") {
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .and_then(|mut f| writeln!(f, "{line}"));
+        if let Err(e) = appended {
+            panic!(
+                "cannot append to the skip log {}: {e}",
+                Path::new(&log).display()
+            );
+        }
+    }
 }
 
 /// The real scenes beside the repository (`../shared/data`), if present.
@@ -113,14 +128,6 @@ impl Ran {
         self
     }
 
-    /// Panics unless the command exited with `code`.
-    pub fn code(self, code: i32) -> Ran {
-        if self.output.status.code() != Some(code) {
-            panic!("expected exit code {code}:\n{}", self.report());
-        }
-        self
-    }
-
     /// Standard output as text.
     pub fn stdout(&self) -> String {
         String::from_utf8_lossy(&self.output.stdout).into_owned()
@@ -155,7 +162,7 @@ pub fn describe(cmd: &Command) -> String {
 
 /// Writes `scene` as a binary little-endian 3DGS PLY in the INRIA property order
 /// (x y z nx ny nz f_dc_0..2 f_rest_* opacity scale_0..2 rot_0..3). Deliberately
-/// independent of `splatpress::io::ply`, so a test can feed third-party tools input that
+/// independent of `splatpress::formats::ply`, so a test can feed third-party tools input that
 /// our own writer did not produce.
 pub fn write_ply(path: &Path, scene: &Scene) {
     let rest = scene.rest_len();

@@ -7,7 +7,7 @@ mod progress;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use splatpress::backend::select::Choice;
+use splatpress::BackendChoice as Choice;
 
 fn parse_choice(s: &str) -> Result<Choice, String> {
     s.parse()

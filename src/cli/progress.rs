@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use splatpress::progress::{Event, Progress};
+use splatpress::{Event, Progress};
 
 /// How progress is shown.
 pub struct Reporter {
@@ -21,17 +21,6 @@ impl Reporter {
             bar: Mutex::new(None),
             terminal: std::io::stderr().is_terminal(),
             quiet,
-        }
-    }
-
-    /// Prints a line to stderr, above any bar.
-    pub fn line(&self, text: &str) {
-        if self.quiet {
-            return;
-        }
-        match &*self.bar.lock().unwrap() {
-            Some(bar) => bar.println(text),
-            None => eprintln!("{text}"),
         }
     }
 }

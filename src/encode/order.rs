@@ -255,6 +255,7 @@ pub(crate) fn radix_sort_stable<T: Copy>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::encode::rng::Rng;
 
     /// Straightforward re-statement of §3.3 used as the reference: std stable sort, plain
     /// recursion, no packing, no parallelism.
@@ -312,17 +313,6 @@ mod tests {
         let mut idx: Vec<u32> = (0..positions.len() as u32).collect();
         go(positions, &mut idx);
         idx
-    }
-
-    /// Tiny deterministic generator (xorshift64*), uniform in [0, 1).
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> f32 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            ((self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 40) as f32) / (1u64 << 24) as f32
-        }
     }
 
     #[test]
@@ -408,9 +398,9 @@ mod tests {
         // `cluster` points on a line x ∈ [0, 0.5], shuffled, plus one far point: at the top
         // level the whole cluster shares cell 0.
         let mut xs: Vec<u32> = (0..cluster as u32).collect();
-        let mut rng = Rng(99);
+        let mut rng = Rng::new(99);
         for i in (1..xs.len()).rev() {
-            let j = (rng.next() * (i + 1) as f32) as usize;
+            let j = ((rng.uniform() as f32) * (i + 1) as f32) as usize;
             xs.swap(i, j.min(i));
         }
         let mut p: Vec<[f32; 3]> = xs
@@ -457,16 +447,20 @@ mod tests {
     #[test]
     fn matches_reference_on_clustered_scene() {
         // Dense clusters inside a box stretched by outliers: deep recursion, many runs.
-        let mut rng = Rng(7);
+        let mut rng = Rng::new(7);
         let mut p = Vec::new();
         for c in 0..40 {
-            let centre = [rng.next() * 10.0, rng.next() * 10.0, rng.next() * 10.0];
+            let centre = [
+                (rng.uniform() as f32) * 10.0,
+                (rng.uniform() as f32) * 10.0,
+                (rng.uniform() as f32) * 10.0,
+            ];
             let spread = 10f32.powi(-(c % 5));
             for _ in 0..2000 {
                 p.push([
-                    centre[0] + rng.next() * spread,
-                    centre[1] + rng.next() * spread,
-                    centre[2] + rng.next() * spread,
+                    centre[0] + (rng.uniform() as f32) * spread,
+                    centre[1] + (rng.uniform() as f32) * spread,
+                    centre[2] + (rng.uniform() as f32) * spread,
                 ]);
             }
         }
@@ -479,9 +473,14 @@ mod tests {
 
     #[test]
     fn radix_sort_is_stable_and_sorted() {
-        let mut rng = Rng(3);
+        let mut rng = Rng::new(3);
         let items: Vec<(u32, u32)> = (0..5000)
-            .map(|i| (((rng.next() * 4096.0) as u32) << 20 | 0xfffff, i))
+            .map(|i| {
+                (
+                    (((rng.uniform() as f32) * 4096.0) as u32) << 20 | 0xfffff,
+                    i,
+                )
+            })
             .collect();
         let mut radix = items.clone();
         radix_sort_stable(&mut radix, 32, |(k, _)| k);
@@ -494,20 +493,30 @@ mod tests {
     #[test]
     #[ignore = "timing; run in release"]
     fn timing() {
-        let mut rng = Rng(21);
+        let mut rng = Rng::new(21);
         let n = 1_000_000;
         // Uniform cube, and a clustered scene inside a box stretched by floaters.
         let uniform: Vec<[f32; 3]> = (0..n)
-            .map(|_| [rng.next(), rng.next(), rng.next()])
+            .map(|_| {
+                [
+                    (rng.uniform() as f32),
+                    (rng.uniform() as f32),
+                    (rng.uniform() as f32),
+                ]
+            })
             .collect();
         let mut clustered = Vec::with_capacity(n);
         while clustered.len() < n {
-            let c = [rng.next() * 4.0, rng.next() * 4.0, rng.next()];
+            let c = [
+                (rng.uniform() as f32) * 4.0,
+                (rng.uniform() as f32) * 4.0,
+                (rng.uniform() as f32),
+            ];
             for _ in 0..1000 {
                 clustered.push([
-                    c[0] + rng.next() * 0.05,
-                    c[1] + rng.next() * 0.05,
-                    c[2] + rng.next() * 0.05,
+                    c[0] + (rng.uniform() as f32) * 0.05,
+                    c[1] + (rng.uniform() as f32) * 0.05,
+                    c[2] + (rng.uniform() as f32) * 0.05,
                 ]);
             }
         }

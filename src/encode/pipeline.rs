@@ -1,13 +1,13 @@
-//! Scene → Sog: Morton order, the per-attribute textures, the codebooks and the SH palette.
+//! Scene → [`Encoded`]: the order (Morton or PLAS), the codebooks, every attribute quantised,
+//! and the SH palette. No file format here: `formats/` writes the result.
 
 use crate::backend::Backend;
 use crate::backend::cpu::Cpu;
+use crate::encode::encoded::{Encoded, ShPalette};
 use crate::encode::plas::PlasOptions;
-use crate::encode::{codebook, kmeans, order, plas, textures};
-use crate::io::sog::meta::{Asset, Codebooked, Files, Means, ShN};
-use crate::io::sog::{Image, Meta, Sog};
+use crate::encode::{codebook, kmeans, order, plas, quantize};
 use crate::progress::{Progress, stage};
-use crate::scene::{Model, Scene, sh_coeffs};
+use crate::scene::{Scene, sh_coeffs};
 use crate::{Error, Result};
 
 /// Encoder settings.
@@ -62,22 +62,22 @@ pub struct Report {
     pub stages: Vec<(String, f64)>,
 }
 
-/// Compresses a sanitised scene on the CPU backend.
-pub fn compress(
+/// Encodes a sanitised scene on the CPU backend.
+pub fn encode(
     scene: &Scene,
     options: &Options,
     progress: &dyn Progress,
-) -> Result<(Sog, Report)> {
-    compress_with(&Cpu, scene, options, progress)
+) -> Result<(Encoded, Report)> {
+    encode_with(&Cpu, scene, options, progress)
 }
 
-/// Compresses a sanitised scene (see [`Scene::sanitize`]), running the k-means on `backend`.
-pub fn compress_with<B: Backend>(
+/// Encodes a sanitised scene (see [`Scene::sanitize`]), running the kernels on `backend`.
+pub fn encode_with<B: Backend>(
     backend: &B,
     scene: &Scene,
     options: &Options,
     progress: &dyn Progress,
-) -> Result<(Sog, Report)> {
+) -> Result<(Encoded, Report)> {
     let n = scene.len();
     if n == 0 {
         return Err(Error::Scene("no splats to compress".into()));
@@ -86,7 +86,7 @@ pub fn compress_with<B: Backend>(
         return Err(Error::Scene(format!("{n} splats do not fit one SOG")));
     }
     scene.check_columns().map_err(Error::Scene)?;
-    let (width, height) = textures::grid_size(n)?;
+    let (width, height) = quantize::grid_size(n)?;
     let bands = options
         .sh_bands
         .map_or(scene.sh_bands, |b| b.min(scene.sh_bands));
@@ -101,14 +101,14 @@ pub fn compress_with<B: Backend>(
     let mut timed = |name: &str, secs: f64| report.stages.push((name.to_string(), secs));
 
     // The codebooks do not depend on the order: built once, used by PLAS's features and by
-    // the textures (their time counts in "quantize").
+    // the quantised columns (their time counts in "quantize").
     let book_start = std::time::Instant::now();
-    let scale_book = codebook::build(bytemuck::cast_slice(&scene.log_scales));
-    let color_book = codebook::build(bytemuck::cast_slice(&scene.sh_dc));
+    let scales_codebook = codebook::build(bytemuck::cast_slice(&scene.log_scales));
+    let colors_codebook = codebook::build(bytemuck::cast_slice(&scene.sh_dc));
     let book_secs = book_start.elapsed().as_secs_f64();
     let books = plas::Codebooks {
-        scales: &scale_book,
-        colour: &color_book,
+        scales: &scales_codebook,
+        colour: &colors_codebook,
     };
     let order_steps = match &options.order {
         Order::Morton => None,
@@ -116,7 +116,7 @@ pub fn compress_with<B: Backend>(
             plas::Schedule::new(p.quality, width as usize, height as usize, p.start_radius).radii(),
         ),
     };
-    let (sorted, secs) = stage(progress, "order", order_steps, || -> Result<Scene> {
+    let (sorted, secs) = stage(progress, "order", order_steps, || -> Result<_> {
         let order = match &options.order {
             Order::Morton => order::morton_with(backend, &scene.positions)?,
             Order::Plas(plas_options) => plas::order(
@@ -132,33 +132,24 @@ pub fn compress_with<B: Backend>(
         };
         let mut sorted = scene.select(&order);
         sorted.truncate_bands(bands);
-        Ok(sorted)
+        Ok((order, sorted))
     });
-    let sorted = sorted?;
+    let (order, sorted) = sorted?;
     timed("order", secs);
 
-    let ((means, quats, scales, sh0), secs) = stage(progress, "quantize", None, || {
-        let (means_l, means_u, mins, maxs) = textures::means(&sorted.positions, width, height);
-        let quats = textures::quats(&sorted.rotations, width, height);
-        let scales = textures::scales(&sorted.log_scales, &scale_book, width, height);
-        let sh0 = textures::sh0(&sorted.sh_dc, &sorted.opacities, &color_book, width, height);
+    let (columns, secs) = stage(progress, "quantize", None, || {
         (
-            (means_l, means_u, mins, maxs),
-            quats,
-            (scales, scale_book),
-            (sh0, color_book),
+            quantize::means(&sorted.positions),
+            quantize::quats(&sorted.rotations),
+            quantize::codes3(&sorted.log_scales, &scales_codebook),
+            quantize::codes3(&sorted.sh_dc, &colors_codebook),
+            quantize::opacities(&sorted.opacities),
         )
     });
+    let (means, quats, scales, colors, opacities) = columns;
     timed("quantize", secs + book_secs);
 
-    let mut images: Vec<(String, Image)> = vec![
-        ("means_l.webp".into(), means.0),
-        ("means_u.webp".into(), means.1),
-        ("quats.webp".into(), quats),
-        ("scales.webp".into(), scales.0),
-        ("sh0.webp".into(), sh0.0),
-    ];
-    let mut sh_n = None;
+    let mut sh = None;
     if bands > 0 {
         let coeffs = sh_coeffs(bands);
         let palette = kmeans::palette_size(n);
@@ -173,50 +164,39 @@ pub fn compress_with<B: Backend>(
             progress,
         )?;
         timed("k-means", start.elapsed().as_secs_f64());
-        let (book, secs) = stage(progress, "palette", None, || {
-            let book = codebook::build(&clusters.centroids);
-            images.push((
-                "shN_centroids.webp".into(),
-                textures::sh_centroids(&clusters.centroids, palette, coeffs, &book),
-            ));
-            images.push((
-                "shN_labels.webp".into(),
-                textures::sh_labels(&clusters.labels, width, height),
-            ));
-            book
+        let (palette_sh, secs) = stage(progress, "palette", None, || {
+            let codebook = codebook::build(&clusters.centroids);
+            ShPalette {
+                bands,
+                coeffs,
+                size: palette,
+                codes: quantize::palette_codes(
+                    &clusters.centroids[..palette * 3 * coeffs],
+                    coeffs,
+                    &codebook,
+                ),
+                codebook,
+                labels: clusters.labels,
+            }
         });
         timed("palette", secs);
         report.palette = palette;
-        sh_n = Some(ShN {
-            count: palette as u32,
-            bands,
-            codebook: book,
-            files: vec!["shN_centroids.webp".into(), "shN_labels.webp".into()],
-        });
+        sh = Some(palette_sh);
     }
 
-    let meta = Meta {
-        version: 2,
-        asset: Asset::default(),
-        count: n as u32,
-        model: (scene.model == Model::TwoD).then(|| "2dgs".to_string()),
-        means: Means {
-            mins: means.2,
-            maxs: means.3,
-            files: vec!["means_l.webp".into(), "means_u.webp".into()],
-        },
-        scales: Codebooked {
-            codebook: scales.1,
-            files: vec!["scales.webp".into()],
-        },
-        quats: Files {
-            files: vec!["quats.webp".into()],
-        },
-        sh0: Codebooked {
-            codebook: sh0.1,
-            files: vec!["sh0.webp".into()],
-        },
-        sh_n,
+    let encoded = Encoded {
+        width,
+        height,
+        order,
+        model: scene.model,
+        means,
+        quats,
+        scales,
+        scales_codebook,
+        colors,
+        colors_codebook,
+        opacities,
+        sh,
     };
-    Ok((Sog { meta, images }, report))
+    Ok((encoded, report))
 }

@@ -1,15 +1,16 @@
 //! PLAS ordering (`algorithms.md` §1): a self-organising sort of the splats into the W×H
 //! texture grid so that neighbouring texels hold similar splats. This module holds the schedule
-//! (radii, blocks, stop rule), the features and the seeding; the kernels are
-//! [`crate::backend::cpu::plas`].
+//! (radii, blocks, stop rule), the features and the seeding, written once over
+//! [`Backend`]: the blur, reorder and loss kernels run on whichever backend is chosen (the CPU
+//! reference, WGSL or CUDA; [`crate::backend::plas`] says what they compute).
 //!
-//! Any N: the grid is the SOG layout W×H; cells ≥ N are padding pinned to the tail, so no
+//! Any N: the grid is the texel grid W×H of `quantize::grid_size`; cells ≥ N are padding pinned to the tail, so no
 //! splat is dropped and the decoder's "first `count` texels" rule holds.
 
 use crate::Result;
 use crate::backend::Backend;
 use crate::backend::plas::{PlasBlocks, PlasGrid};
-use crate::encode::textures::{opacity_byte, quat_texel, symlog};
+use crate::encode::quantize::{opacity_byte, quat_code, symlog};
 use crate::encode::{codebook, order, rng};
 use crate::progress::{Event, Progress};
 use rayon::prelude::*;
@@ -474,7 +475,10 @@ fn texture_channels(scene: &Scene, books: &Codebooks, w: &TextureWeights) -> Vec
             row[6 + a] = f32::from(colour_book.index(scene.sh_dc[i][a])) * w.colour;
         }
         row[9] = f32::from(opacity_byte(scene.opacities[i])) * w.opacity;
-        for (k, b) in quat_texel(&scene.rotations[i]).into_iter().enumerate() {
+        // The fourth feature is 252 + the largest component's index, as the texture stores it
+        // (the weights were measured on those values).
+        let [q0, q1, q2, largest] = quat_code(&scene.rotations[i]);
+        for (k, b) in [q0, q1, q2, 252 + largest].into_iter().enumerate() {
             row[10 + k] = f32::from(b) * w.quats;
         }
     });

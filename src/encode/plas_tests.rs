@@ -52,7 +52,7 @@ fn roughness(features: &[f32], c: usize, order: &[u32], w: usize) -> f64 {
 fn any_count_gives_a_permutation() {
     for n in [1, 2, 17, 1000, 1009] {
         let scene = sample::scene(n, 0, 3);
-        let (w, h) = crate::encode::textures::grid_size(n).unwrap();
+        let (w, h) = crate::encode::quantize::grid_size(n).unwrap();
         for quality in [Quality::Fast, Quality::Default] {
             let options = PlasOptions {
                 quality,
@@ -68,7 +68,7 @@ fn any_count_gives_a_permutation() {
 fn same_seed_same_order_and_plas_smooths_a_shuffle() {
     let n = 3000;
     let scene = sample::scene(n, 0, 1);
-    let (w, h) = crate::encode::textures::grid_size(n).unwrap();
+    let (w, h) = crate::encode::quantize::grid_size(n).unwrap();
     let options = PlasOptions {
         init: Init::Shuffle,
         quality: Quality::Fast,

@@ -24,6 +24,54 @@ pub fn unit(seed: u64, stream: u64, counter: u64) -> f32 {
     (hash(seed, stream, counter) >> 40) as f32 / (1u64 << 24) as f32
 }
 
+/// A sequential stream over [`hash`]: draw k of `Rng::new(seed)` is `hash(seed, 0, k)`. The
+/// one generator of this repository's tests and benchmarks (reproducible data, no crate).
+#[derive(Debug, Clone)]
+pub struct Rng {
+    seed: u64,
+    counter: u64,
+}
+
+impl Rng {
+    /// The stream of `seed`.
+    pub fn new(seed: u64) -> Self {
+        Rng { seed, counter: 0 }
+    }
+
+    /// The next 64 well-mixed bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.counter += 1;
+        hash(self.seed, 0, self.counter)
+    }
+
+    /// Uniform in [0, 1), 53 bits.
+    pub fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Standard normal (Box–Muller, cosine branch).
+    pub fn normal(&mut self) -> f64 {
+        let u = self.uniform().max(1e-300);
+        let v = self.uniform();
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
+
+    /// Uniform f32 in [-1, 1).
+    pub fn signed(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    }
+
+    /// Uniform integer in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        ((self.next_u64() as u128 * n as u128) >> 64) as u64
+    }
+
+    /// Uniform integer in `lo..hi` (lo < hi).
+    pub fn int(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + self.below((hi - lo) as u64) as i64
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,20 +1,6 @@
 use super::*;
 
-/// Tiny deterministic generator (xorshift64*).
-struct Rng(u64);
-impl Rng {
-    fn uniform(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn normal(&mut self) -> f64 {
-        let u = self.uniform().max(1e-300);
-        let v = self.uniform();
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-}
+use crate::encode::rng::Rng;
 
 /// §3.5 written out literally, step by step, with the cost computed inline in the DP loop
 /// (no table, no lanes, no threads): the oracle for `build`.
@@ -148,7 +134,7 @@ fn assert_valid(cb: &[f32]) {
 }
 
 fn normal_values(seed: u64, n: usize, scale: f64, offset: f64) -> Vec<f32> {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     (0..n)
         .map(|_| (rng.normal() * scale + offset) as f32)
         .collect()
@@ -156,7 +142,7 @@ fn normal_values(seed: u64, n: usize, scale: f64, offset: f64) -> Vec<f32> {
 
 #[test]
 fn matches_literal_reference_bit_for_bit() {
-    let mut rng = Rng(11);
+    let mut rng = Rng::new(11);
     let mut cases: Vec<(&str, Vec<f32>)> = vec![
         ("normal 5000", normal_values(1, 5000, 1.0, 0.0)),
         ("small 700", normal_values(2, 700, 0.3, -4.0)),
@@ -288,7 +274,7 @@ fn quantizer_agrees_with_index() {
     let values = normal_values(8, 3000, 1.0, 0.0);
     let cb = build(&values);
     let q = Quantizer::new(&cb);
-    let mut rng = Rng(9);
+    let mut rng = Rng::new(9);
     for _ in 0..20_000 {
         let v = (rng.normal() * 1.5) as f32;
         assert_eq!(q.index(v), index(&cb, v));

@@ -7,9 +7,11 @@ pub mod check;
 pub mod decode;
 pub mod meta;
 mod store;
+pub mod textures;
+pub mod webp;
 
 pub use meta::Meta;
-pub use store::{WriteReport, read, write};
+pub use store::{META_NAME, WriteReport, read, write};
 
 /// An 8-bit RGBA image, row 0 first (the top row of the WebP).
 #[derive(Debug, Clone, PartialEq, Eq)]

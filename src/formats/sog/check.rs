@@ -1,6 +1,6 @@
 //! Conformance checks: the rules a SOG must meet for the PlayCanvas engine to show it as
 //! written (`sog-format.md` §5.4, with the layout facts of §1.2, §3.6, §3.7). Used by tests
-//! and by `splatpress check` style tooling; an empty list means conformant.
+//! and by `splatpress info` (via `inspect`) on SOG inputs; an empty list means conformant.
 
 use super::{Image, Sog};
 use crate::scene::sh_coeffs;

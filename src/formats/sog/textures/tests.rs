@@ -1,21 +1,55 @@
 //! Each texture is decoded with the engine formulas of `sog-format.md` §5.2, written out here
-//! independently of the encoder, and compared with the input.
+//! independently of the encoder, and compared with the input. The helpers below compose the
+//! quantisation (`encode::quantize`) with the layout (`super`), giving each texture as the
+//! file holds it.
 
-use super::*;
+use super::Image;
+use crate::encode::ShPalette;
+use crate::encode::quantize::{self, grid_size, opacity_byte, symlog};
+use crate::encode::rng::Rng;
 
-/// Tiny deterministic generator (xorshift64*).
-struct Rng(u64);
-impl Rng {
-    fn uniform(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn normal(&mut self) -> f64 {
-        let u = self.uniform().max(1e-300);
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * self.uniform()).cos()
-    }
+/// means_l, means_u and the per-axis log ranges of `positions`.
+fn means(positions: &[[f32; 3]], w: u32, h: u32) -> (Image, Image, [f64; 3], [f64; 3]) {
+    let m = quantize::means(positions);
+    let (low, high) = super::means(&m.codes, w, h);
+    (low, high, m.mins, m.maxs)
+}
+
+fn quats(rotations: &[[f32; 4]], w: u32, h: u32) -> Image {
+    super::quats(&quantize::quats(rotations), w, h)
+}
+
+/// The quats.webp texel of one quaternion.
+fn quat_texel(q: &[f32; 4]) -> [u8; 4] {
+    super::quats(&[quantize::quat_code(q)], 4, 4).texel(0)
+}
+
+fn scales(values: &[[f32; 3]], codebook: &[f32], w: u32, h: u32) -> Image {
+    super::scales(&quantize::codes3(values, codebook), w, h)
+}
+
+fn sh0(dc: &[[f32; 3]], logits: &[f32], codebook: &[f32], w: u32, h: u32) -> Image {
+    super::sh0(
+        &quantize::codes3(dc, codebook),
+        &quantize::opacities(logits),
+        w,
+        h,
+    )
+}
+
+fn sh_labels(labels: &[u32], w: u32, h: u32) -> Image {
+    super::sh_labels(labels, w, h)
+}
+
+fn sh_centroids(centroids: &[f32], size: usize, coeffs: usize, codebook: &[f32]) -> Image {
+    super::sh_centroids(&ShPalette {
+        bands: 1,
+        coeffs,
+        size,
+        codes: quantize::palette_codes(&centroids[..size * 3 * coeffs], coeffs, codebook),
+        codebook: codebook.to_vec(),
+        labels: Vec::new(),
+    })
 }
 
 /// §5.2 mix(a, b, t) = a(1 − t) + bt.
@@ -73,7 +107,7 @@ fn decode_log_position(
 
 #[test]
 fn means_decode_within_half_a_quantum() {
-    let mut rng = Rng(1);
+    let mut rng = Rng::new(1);
     let mut positions: Vec<[f32; 3]> = (0..5000)
         .map(|_| std::array::from_fn(|a| (rng.normal() * [0.5, 20.0, 300.0][a]) as f32))
         .collect();
@@ -166,7 +200,7 @@ fn angle_degrees(p: [f64; 4], q: [f64; 4]) -> f64 {
 
 #[test]
 fn quats_decode_to_small_angles() {
-    let mut rng = Rng(2);
+    let mut rng = Rng::new(2);
     let rotations: Vec<[f32; 4]> = (0..20_000)
         .map(|i| {
             // random directions, unnormalised lengths from 0.3 to 3
@@ -235,7 +269,7 @@ fn quat_edge_cases() {
 
 #[test]
 fn opacity_within_half_a_byte() {
-    let mut rng = Rng(3);
+    let mut rng = Rng::new(3);
     let mut logits: Vec<f32> = (0..10_000).map(|_| (rng.normal() * 6.0) as f32).collect();
     logits.extend([f32::INFINITY, f32::NEG_INFINITY, 0.0, 40.0, -40.0]);
     let dc = vec![[0.0f32; 3]; logits.len()];
@@ -258,7 +292,7 @@ fn opacity_within_half_a_byte() {
 #[test]
 fn scales_and_colours_use_the_nearest_codebook_entry() {
     let cb: Vec<f32> = (0..256).map(|i| -8.0 + i as f32 * 0.05).collect();
-    let mut rng = Rng(4);
+    let mut rng = Rng::new(4);
     let values: Vec<[f32; 3]> = (0..3000)
         .map(|_| std::array::from_fn(|_| (-8.5 + rng.uniform() * 14.0) as f32))
         .collect();
@@ -341,12 +375,12 @@ fn centroid_atlas_layout() {
     assert!(full.rgba.chunks(4).all(|t| t[3] == 255));
 }
 
-/// `cargo test --release --lib textures::tests::timing -- --ignored --nocapture`
+/// `cargo test --release --lib sog::textures::tests::timing -- --ignored --nocapture`
 #[test]
 #[ignore = "timing; run in release"]
 fn timing() {
     let n = 1_000_000;
-    let mut rng = Rng(31);
+    let mut rng = Rng::new(31);
     let positions: Vec<[f32; 3]> = (0..n)
         .map(|_| std::array::from_fn(|_| (rng.normal() * 10.0) as f32))
         .collect();

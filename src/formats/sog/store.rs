@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use super::webp;
 use super::{Image, Meta, Sog, bundle};
-use crate::io::{atomic, webp};
+use crate::formats::atomic;
 use crate::{Error, Result};
 
 /// The meta file's name inside a bundle or a SOG directory.

@@ -4,7 +4,7 @@
 //! of fully transparent pixels (`toolchain.md` §4); SOG keeps data there (sh0 colour of
 //! invisible splats), so only the preset + `exact` path below is used.
 
-use super::sog::Image;
+use super::Image;
 
 /// Highest libwebp lossless preset level.
 pub const MAX_EFFORT: u8 = 9;

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::io::atomic;
+use crate::formats::atomic;
 use crate::scene::Model;
 use crate::{Error, Result, Scene};
 

@@ -1,0 +1,220 @@
+//! File formats, one folder or file each, and the one table that maps names and contents to
+//! them. Readers produce a [`Scene`]; writers take a [`Scene`] (PLY, for `decode`) or an
+//! [`Encoded`] scene (SOG). Nothing here knows about backends or how encoding is done.
+//!
+//! To add a format: a module beside these with `read` and/or `write`, one row in [`FORMATS`],
+//! and a branch in [`read`] / [`write_encoded`].
+
+pub mod atomic;
+pub mod compressed_ply;
+pub mod ply;
+pub mod sog;
+pub mod splat;
+
+use std::path::Path;
+
+use crate::encode::Encoded;
+use crate::{Error, Result, Scene};
+
+/// The formats splatpress knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// 3DGS PLY (INRIA, gsplat, nerfstudio): ASCII or binary, any property order.
+    Ply,
+    /// PlayCanvas `.compressed.ply` (chunked, quantised).
+    CompressedPly,
+    /// antimatter15 `.splat` (32 bytes a splat).
+    Splat,
+    /// SOG v2: a `.sog` bundle, a `meta.json`, or a folder holding one.
+    Sog,
+}
+
+/// One row of the format table.
+#[derive(Debug, Clone, Copy)]
+pub struct FormatInfo {
+    /// The format.
+    pub format: Format,
+    /// Name for messages and `info`.
+    pub name: &'static str,
+    /// File name endings (lower case) that select it; a folder selects SOG.
+    pub suffixes: &'static [&'static str],
+    /// Whether splatpress reads it.
+    pub reads: bool,
+    /// Whether `compress` writes it (from an encoded scene).
+    pub writes_encoded: bool,
+    /// Whether `decode` writes it (from a scene).
+    pub writes_scene: bool,
+}
+
+/// Every format, in the order names are matched (longer suffixes first).
+pub const FORMATS: &[FormatInfo] = &[
+    FormatInfo {
+        format: Format::CompressedPly,
+        name: "PlayCanvas compressed PLY",
+        suffixes: &[".compressed.ply"],
+        reads: true,
+        writes_encoded: false,
+        writes_scene: false,
+    },
+    FormatInfo {
+        format: Format::Ply,
+        name: "3DGS PLY",
+        suffixes: &[".ply"],
+        reads: true,
+        writes_encoded: false,
+        writes_scene: true,
+    },
+    FormatInfo {
+        format: Format::Splat,
+        name: "antimatter15 .splat",
+        suffixes: &[".splat"],
+        reads: true,
+        writes_encoded: false,
+        writes_scene: false,
+    },
+    FormatInfo {
+        format: Format::Sog,
+        name: "PlayCanvas SOG v2",
+        suffixes: &[".sog", ".json"],
+        reads: true,
+        writes_encoded: true,
+        writes_scene: false,
+    },
+];
+
+impl Format {
+    /// This format's row of [`FORMATS`].
+    pub fn info(self) -> &'static FormatInfo {
+        FORMATS
+            .iter()
+            .find(|f| f.format == self)
+            .expect("every format has a row")
+    }
+}
+
+/// The format whose suffix `path`'s name ends with, if any.
+fn by_name(path: &Path) -> Option<Format> {
+    let name = path.file_name()?.to_string_lossy().to_lowercase();
+    FORMATS
+        .iter()
+        .find(|f| f.suffixes.iter().any(|s| name.ends_with(s)))
+        .map(|f| f.format)
+}
+
+/// Decides the format of an input: a folder is SOG; otherwise by name, and for `.ply` by the
+/// header (a PlayCanvas compressed PLY may be named plain `.ply`).
+pub fn detect(path: &Path) -> Result<Format> {
+    if path.is_dir() {
+        return Ok(Format::Sog);
+    }
+    match by_name(path) {
+        Some(Format::Ply | Format::CompressedPly) => {
+            let header = ply::read_header_from_path(path)?;
+            Ok(if compressed_ply::is_compressed(&header) {
+                Format::CompressedPly
+            } else {
+                Format::Ply
+            })
+        }
+        Some(format) => Ok(format),
+        None if !path.exists() => Err(Error::io(
+            path,
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        )),
+        None => Err(Error::parse(
+            path,
+            "file name",
+            "unknown input format: expected .ply, .compressed.ply, .splat, .sog, meta.json or a SOG folder",
+        )),
+    }
+}
+
+/// Reads any supported input into a [`Scene`] (unsanitised: see [`Scene::sanitize`]).
+pub fn read(path: &Path) -> Result<Scene> {
+    match detect(path)? {
+        Format::Ply => ply::read(path),
+        Format::CompressedPly => compressed_ply::read(path),
+        Format::Splat => splat::read(path),
+        Format::Sog => {
+            let sog = sog::read(path)?;
+            sog::decode::decode(&sog).map_err(|m| Error::parse(path, "SOG", m))
+        }
+    }
+}
+
+/// How writers encode their files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// Lossless WebP effort, 0 (fastest) to 9 (smallest).
+    pub webp_effort: u8,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions { webp_effort: 4 }
+    }
+}
+
+/// What a writer wrote: each file's name and size in bytes, and the total.
+pub use sog::WriteReport;
+
+/// The format `compress` writes to `path`. Every name is SOG today: `*.sog` a bundle, `*.json`
+/// a meta file with its textures beside it, anything else a folder.
+pub fn output_format(_path: &Path) -> Format {
+    Format::Sog
+}
+
+/// Writes an encoded scene to `path` in the format its name selects ([`output_format`]).
+/// Atomic: a failed write leaves nothing behind.
+pub fn write_encoded(
+    path: &Path,
+    encoded: &Encoded,
+    options: &WriteOptions,
+) -> Result<WriteReport> {
+    match output_format(path) {
+        Format::Sog => sog::write(path, &sog::textures::sog(encoded), options.webp_effort),
+        other => Err(Error::output(
+            path,
+            format!("{} is not an output format of compress", other.info().name),
+        )),
+    }
+}
+
+/// Writes a scene to `path` as a binary 3DGS PLY (the one scene output: `decode`).
+pub fn write_scene(path: &Path, scene: &Scene) -> Result<()> {
+    match by_name(path) {
+        Some(Format::Ply) | None => ply::write(path, scene),
+        Some(other) => Err(Error::output(
+            path,
+            format!(
+                "decode writes 3DGS PLY only; {} output is not supported (name the output .ply)",
+                other.info().name
+            ),
+        )),
+    }
+}
+
+/// Size on disk of a file, or of a SOG folder form (meta.json plus the files it names); 0
+/// when it cannot be read.
+pub fn size_on_disk(path: &Path) -> u64 {
+    let meta_path = if path.is_dir() {
+        path.join(sog::META_NAME)
+    } else {
+        path.to_path_buf()
+    };
+    let own = std::fs::metadata(&meta_path).map(|m| m.len()).unwrap_or(0);
+    if !meta_path.to_string_lossy().ends_with(".json") {
+        return own;
+    }
+    let dir = meta_path.parent().unwrap_or(Path::new("."));
+    let named: Vec<String> = std::fs::read(&meta_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<sog::Meta>(&b).ok())
+        .map(|m| m.files().into_iter().map(String::from).collect())
+        .unwrap_or_default();
+    own + named
+        .iter()
+        .map(|f| std::fs::metadata(dir.join(f)).map(|m| m.len()).unwrap_or(0))
+        .sum::<u64>()
+}
