@@ -27,16 +27,19 @@ Tasks:
              the tests get SPLAT_TRANSFORM and SPLAT_TRANSFORM_NODE
           3. cargo fmt --all -- --check
           4. cargo clippy --workspace --all-targets -- -D warnings
-          5. cargo xtask ptx --check (committed PTX == NVRTC 11.8 build; ptxas sm_75/sm_86)
+          5. cargo xtask ptx --check (committed PTX == NVRTC 11.8 build lowered to
+             PTX ISA 7.0; ptxas 11.7 and 11.8 for sm_75/sm_86)
           6. cargo test --workspace --no-fail-fast, with SPLATPRESS_REQUIRE_INTEROP=1,
              SPLATPRESS_REQUIRE_BROWSER=1 and REQUIRE_GPU_ADAPTER=1
         --no-install skips steps 1 and 2 (and the interop requirement when
         splat-transform is absent). Arguments after `--` go to `cargo test`.
   ptx [--check] [--validate]
-        Compile kernels/*.cu to kernels/ptx/*.ptx with NVRTC 11.8 for compute_75
-        (the wheels are set up in a venv under <target>); --check: fail if the
-        committed PTX is stale, then run ptxas for sm_75 and sm_86; --validate:
-        only the ptxas step.
+        Compile kernels/*.cu to kernels/ptx/*.ptx with NVRTC 11.8 for compute_75,
+        rewriting the `.version 7.8` header to PTX ISA 7.0 (driver R450+, so the
+        R470 hosts JIT it); the wheels are set up under <target>/cuda-tools.
+        --check: fail if the committed PTX is stale, then validate; --validate:
+        only check that each file declares .version 7.0 / .target sm_75 and
+        assemble it with ptxas 11.7 and 11.8 for sm_75 and sm_86.
   bench [<cargo bench args>]
         Run the benchmarks (cargo bench --workspace).
   help  Show this text.

@@ -1,25 +1,48 @@
-//! `cargo xtask ptx [--check] [--validate]`: compiles `kernels/*.cu` with NVRTC 11.8 to PTX ISA
-//! 7.8 for `compute_75` and writes `kernels/ptx/<name>.ptx` (embedded by the binary).
+//! `cargo xtask ptx [--check] [--validate]`: compiles `kernels/*.cu` with NVRTC 11.8 for
+//! `compute_75`, lowers the PTX header from the `.version 7.8` NVRTC writes to
+//! [`PTX_ISA`] (7.0: CUDA 11.0, driver R450+, so the R470 drivers of SageMaker's ml.g4dn /
+//! ml.g5 hosts JIT it) and writes `kernels/ptx/<name>.ptx` (embedded by the binary).
 //!
-//! - `--check`: compile into memory and fail when a committed PTX file differs (or is missing,
-//!   or is stale), then validate like `--validate`.
-//! - `--validate`: assemble every committed PTX file with `ptxas` for sm_75 (T4) and sm_86
-//!   (A10G), printing each kernel's registers and shared memory.
+//! - `--check`: compile into memory (lowered the same way) and fail when a committed PTX file
+//!   differs (or is missing, or is stale), then validate like `--validate`.
+//! - `--validate`: check that every committed PTX file declares exactly `.version 7.0` and
+//!   `.target sm_75`, then assemble it with the ptxas of CUDA 11.7 and of CUDA 11.8, each for
+//!   sm_75 (T4) and sm_86 (A10G). ptxas refuses instructions newer than the declared
+//!   `.version`, so this proves the lowered header is honest; 11.7's ptxas also proves that
+//!   nothing needs an 11.8-only assembler. One line per (ptxas, module, arch); the 11.8 run
+//!   also prints each kernel's registers and shared memory.
 //!
 //! The tools come from PyPI wheels (`nvidia-cuda-nvrtc-cu11==11.8.89` for NVRTC,
-//! `nvidia-cuda-nvcc-cu11==11.8.89` for ptxas; toolchain.md §3), installed on first use into
-//! a venv at `<target dir>/cuda-tools/venv` (`PYTHON` picks the interpreter that creates it).
-//! NVRTC is loaded with `libloading` from its absolute path, so no `LD_LIBRARY_PATH` is needed.
+//! `nvidia-cuda-nvcc-cu11==11.8.89` and `==11.7.99` for ptxas; toolchain.md §3). The 11.8
+//! wheels go into a venv at `<target dir>/cuda-tools/venv` (`PYTHON` picks the interpreter
+//! that creates it); the 11.7 ptxas wheel, which cannot share that venv (same package name),
+//! into `<target dir>/cuda-tools/nvcc-11.7.99` with `pip install --target`. Each install
+//! leaves a marker naming what it installed and is skipped while that marker matches, so a
+//! second run starts no pip. NVRTC is loaded with `libloading` from its absolute path, so no
+//! `LD_LIBRARY_PATH` is needed.
 
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Wheels providing NVRTC and ptxas, pinned to CUDA 11.8.
+/// PTX ISA version every committed module declares: 7.0 is CUDA 11.0, which drivers R450 and
+/// newer JIT (R470 = CUDA 11.4 = ISA 7.4 on SageMaker ml.g4dn / ml.g5). The kernels need
+/// ISA 6.5+ (`mma.sync.m16n8k8` f16). Must equal `PTX_ISA` in src/backend/cuda/ptx.rs (a
+/// unit test there reads the committed files).
+const PTX_ISA: &str = "7.0";
+/// The `.version` NVRTC 11.8 writes, rewritten to [`PTX_ISA`]; anything else is an error.
+const NVRTC_ISA: &str = "7.8";
+/// The `.target` NVRTC writes for `--gpu-architecture=compute_75`.
+const PTX_TARGET: &str = "sm_75";
+/// Wheels providing NVRTC and ptxas 11.8 (in the venv), pinned to CUDA 11.8.
 const WHEELS: [&str; 2] = [
     "nvidia-cuda-nvrtc-cu11==11.8.89",
     "nvidia-cuda-nvcc-cu11==11.8.89",
 ];
+/// The second ptxas, installed with `pip install --target` beside the venv.
+const PTXAS_11_7_WHEEL: &str = "nvidia-cuda-nvcc-cu11==11.7.99";
+/// Folder under `<target dir>/cuda-tools` that holds [`PTXAS_11_7_WHEEL`].
+const PTXAS_11_7_DIR: &str = "nvcc-11.7.99";
 /// NVRTC options: the oldest target we ship for; the driver JITs it for newer GPUs.
 const OPTIONS: [&str; 2] = ["--gpu-architecture=compute_75", "--std=c++14"];
 /// Real architectures the PTX must assemble for: T4 and A10G.
@@ -43,7 +66,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let root = repo_root();
     let kernels = root.join("kernels");
     let out_dir = kernels.join("ptx");
-    let venv = tools_venv(&root)?;
+    let tools = crate::target_dir().join("cuda-tools");
+    let venv = tools_venv(&tools)?;
     if !validate || check {
         let sources = cu_sources(&kernels)?;
         let nvrtc = Nvrtc::load(&venv)?;
@@ -56,6 +80,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             let text = std::fs::read_to_string(source)
                 .map_err(|e| format!("reading {}: {e}", source.display()))?;
             let ptx = nvrtc.compile(&text, &format!("{name}.cu"))?;
+            let ptx = lower_isa(&ptx, &format!("{name}.cu"))?;
             let target = out_dir.join(format!("{name}.ptx"));
             if check {
                 let committed = std::fs::read_to_string(&target).unwrap_or_default();
@@ -67,7 +92,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     .map_err(|e| format!("creating {}: {e}", out_dir.display()))?;
                 std::fs::write(&target, &ptx)
                     .map_err(|e| format!("writing {}: {e}", target.display()))?;
-                println!("wrote {} ({} bytes)", target.display(), ptx.len());
+                println!(
+                    "wrote {} ({} bytes, .version {PTX_ISA})",
+                    target.display(),
+                    ptx.len()
+                );
             }
         }
         if check {
@@ -80,7 +109,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
             }
             if !stale.is_empty() {
                 return Err(format!(
-                    "committed PTX differs from a fresh NVRTC 11.8 build: {}; run `cargo xtask ptx` and commit",
+                    "committed PTX differs from a fresh NVRTC 11.8 build lowered to ISA \
+                     {PTX_ISA}: {}; run `cargo xtask ptx` and commit",
                     stale.join(", ")
                 ));
             }
@@ -88,9 +118,76 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
     }
     if validate || check {
-        validate_with_ptxas(&venv, &out_dir)?;
+        let assemblers = [
+            Ptxas::new(ptxas_11_7(&tools, &venv)?, "11.7.99")?,
+            Ptxas::new(
+                wheel_file(&venv, "nvidia.cuda_nvcc", "bin/ptxas")?,
+                "11.8.89",
+            )?,
+        ];
+        validate_with_ptxas(&assemblers, &root, &out_dir)?;
     }
     Ok(())
+}
+
+/// Rewrites the `.version` line of NVRTC's PTX from [`NVRTC_ISA`] to [`PTX_ISA`], after
+/// checking that the header has the shape we expect (exactly one `.version NVRTC_ISA` line and
+/// one `.target PTX_TARGET` line). Everything else is left byte for byte.
+fn lower_isa(ptx: &str, name: &str) -> Result<String, String> {
+    let versions = directive_lines(ptx, ".version");
+    let targets = directive_lines(ptx, ".target");
+    let expected_version = format!(".version {NVRTC_ISA}");
+    let expected_target = format!(".target {PTX_TARGET}");
+    if versions != [expected_version.as_str()] || targets != [expected_target.as_str()] {
+        return Err(format!(
+            "{name}: NVRTC's PTX header is not in the expected shape: want exactly one \
+             `{expected_version}` and one `{expected_target}` line, found .version lines \
+             {versions:?} and .target lines {targets:?}. If NVRTC or the target changed on \
+             purpose, update NVRTC_ISA / PTX_TARGET in xtask/src/ptx.rs (and check that the \
+             lowered ISA {PTX_ISA} still assembles)"
+        ));
+    }
+    let mut out = String::with_capacity(ptx.len());
+    let mut replaced = 0;
+    for line in ptx.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        if body.trim() == expected_version {
+            out.push_str(&format!(".version {PTX_ISA}"));
+            out.push_str(&line[body.len()..]);
+            replaced += 1;
+        } else {
+            out.push_str(line);
+        }
+    }
+    if replaced != 1 {
+        return Err(format!(
+            "{name}: rewrote {replaced} `.version` lines, want exactly 1"
+        ));
+    }
+    Ok(out)
+}
+
+/// The lines (trimmed) whose first word is `directive`, e.g. `.version`.
+fn directive_lines<'a>(ptx: &'a str, directive: &str) -> Vec<&'a str> {
+    ptx.lines()
+        .map(str::trim)
+        .filter(|l| l.split_whitespace().next() == Some(directive))
+        .collect()
+}
+
+/// What is wrong with a committed file's header, if anything: it must declare exactly
+/// `.version PTX_ISA` and `.target PTX_TARGET`, once each.
+fn header_problem(ptx: &str) -> Option<String> {
+    let versions = directive_lines(ptx, ".version");
+    let targets = directive_lines(ptx, ".target");
+    let want_version = format!(".version {PTX_ISA}");
+    let want_target = format!(".target {PTX_TARGET}");
+    (versions != [want_version.as_str()] || targets != [want_target.as_str()]).then(|| {
+        format!(
+            "header declares {versions:?} / {targets:?}, want [\"{want_version}\"] / \
+             [\"{want_target}\"]"
+        )
+    })
 }
 
 fn repo_root() -> PathBuf {
@@ -125,15 +222,18 @@ fn ptx_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     sorted_with_ext(dir, "ptx")
 }
 
-/// The venv holding the CUDA 11.8 wheels, created and filled on first use.
-fn tools_venv(root: &Path) -> Result<PathBuf, String> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let venv = target.join("cuda-tools").join("venv");
+/// True when `marker` exists and holds exactly `contents` (what the last install installed).
+fn marker_matches(marker: &Path, contents: &str) -> bool {
+    std::fs::read_to_string(marker).is_ok_and(|text| text == contents)
+}
+
+/// The venv `<tools>/venv` holding the CUDA 11.8 wheels, created and filled on first use.
+fn tools_venv(tools: &Path) -> Result<PathBuf, String> {
+    let venv = tools.join("venv");
     let python = venv.join("bin").join("python");
     let marker = venv.join("splatpress-wheels-installed");
-    if marker.exists() {
+    let wanted = WHEELS.join("\n");
+    if marker_matches(&marker, &wanted) {
         return Ok(venv);
     }
     let base = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
@@ -151,9 +251,48 @@ fn tools_venv(root: &Path) -> Result<PathBuf, String> {
             .args(WHEELS),
         "pip install",
     )?;
-    std::fs::write(&marker, WHEELS.join("\n"))
-        .map_err(|e| format!("writing {}: {e}", marker.display()))?;
+    std::fs::write(&marker, wanted).map_err(|e| format!("writing {}: {e}", marker.display()))?;
     Ok(venv)
+}
+
+/// ptxas of CUDA 11.7: [`PTXAS_11_7_WHEEL`] installed by the venv's pip with `--target` into
+/// `<tools>/nvcc-11.7.99` (its own folder: the venv already has the 11.8 build of the same
+/// package). Installed on first use; a marker written after a complete install makes later
+/// runs skip pip.
+fn ptxas_11_7(tools: &Path, venv: &Path) -> Result<PathBuf, String> {
+    let dir = tools.join(PTXAS_11_7_DIR);
+    let marker = dir.join("splatpress-wheel-installed");
+    let ptxas = dir
+        .join("nvidia")
+        .join("cuda_nvcc")
+        .join("bin")
+        .join("ptxas");
+    if !marker_matches(&marker, PTXAS_11_7_WHEEL) {
+        if dir.exists() {
+            // A partial or different install: start over.
+            std::fs::remove_dir_all(&dir)
+                .map_err(|e| format!("removing {}: {e}", dir.display()))?;
+        }
+        eprintln!("ptx: installing {PTXAS_11_7_WHEEL} into {}", dir.display());
+        run_tool(
+            Command::new(venv.join("bin").join("python"))
+                .args(["-m", "pip", "install", "--quiet", "--no-deps", "--target"])
+                .arg(&dir)
+                .arg(PTXAS_11_7_WHEEL),
+            "pip install --target",
+        )?;
+        std::fs::write(&marker, PTXAS_11_7_WHEEL)
+            .map_err(|e| format!("writing {}: {e}", marker.display()))?;
+    }
+    if !ptxas.exists() {
+        return Err(format!(
+            "{} is missing after installing {PTXAS_11_7_WHEEL} (wheel layout changed?); \
+             remove {} to reinstall",
+            ptxas.display(),
+            dir.display()
+        ));
+    }
+    Ok(ptxas)
 }
 
 fn run_tool(command: &mut Command, what: &str) -> Result<String, String> {
@@ -189,36 +328,170 @@ fn wheel_file(venv: &Path, module: &str, relative: &str) -> Result<PathBuf, Stri
     Ok(path)
 }
 
-fn validate_with_ptxas(venv: &Path, out_dir: &Path) -> Result<(), String> {
-    let ptxas = wheel_file(venv, "nvidia.cuda_nvcc", "bin/ptxas")?;
+/// One ptxas binary and the version it reported (checked against the wheel it came from).
+struct Ptxas {
+    path: PathBuf,
+    version: &'static str,
+}
+
+impl Ptxas {
+    /// Checks that `ptxas --version` at `path` reports `V{version}`.
+    fn new(path: PathBuf, version: &'static str) -> Result<Self, String> {
+        let out = run_tool(
+            Command::new(&path).arg("--version"),
+            &format!("{} --version", path.display()),
+        )?;
+        if !out.contains(&format!("V{version}")) {
+            return Err(format!(
+                "{} is not ptxas {version}: it says\n{}",
+                path.display(),
+                out.trim()
+            ));
+        }
+        Ok(Ptxas { path, version })
+    }
+}
+
+/// Checks every committed module's header, then assembles it with each ptxas for each of
+/// [`PTXAS_ARCHS`]; reports every failure before failing.
+fn validate_with_ptxas(assemblers: &[Ptxas], root: &Path, out_dir: &Path) -> Result<(), String> {
     let files = ptx_files(out_dir)?;
     if files.is_empty() {
         return Err(format!("no PTX in {}", out_dir.display()));
     }
+    let mut failures = Vec::new();
     for file in &files {
-        for arch in PTXAS_ARCHS {
-            let report = run_tool(
-                Command::new(&ptxas)
-                    .arg(format!("-arch={arch}"))
-                    .arg("-v")
-                    .arg(file)
-                    .args(["-o", "/dev/null"]),
-                &format!("ptxas -arch={arch} {}", file.display()),
-            )?;
-            println!("ptxas {arch} {}: ok", file.display());
-            // Per kernel: its name, then registers / shared memory / spills.
-            let mut kernel = String::new();
-            for line in report.lines() {
-                if let Some(rest) = line.split("Compiling entry function '").nth(1) {
-                    kernel = rest.split('\'').next().unwrap_or("").to_string();
-                } else if line.contains("Used") || line.contains("spill") {
-                    let info = line.split(" : ").nth(1).unwrap_or(line).trim();
-                    println!("  {kernel}: {info}");
-                }
+        let shown = file
+            .strip_prefix(root)
+            .unwrap_or(file)
+            .display()
+            .to_string();
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("reading {}: {e}", file.display()))?;
+        match header_problem(&text) {
+            None => println!("header {shown}: .version {PTX_ISA}, .target {PTX_TARGET}: ok"),
+            Some(problem) => {
+                println!("header {shown}: FAILED: {problem}");
+                failures.push(format!("{shown}: {problem}"));
             }
         }
     }
+    // Every (ptxas, module, arch) job, assembled on all cores; reported in this order.
+    let jobs: Vec<(usize, &Path, &str)> = (0..assemblers.len())
+        .flat_map(|a| {
+            files
+                .iter()
+                .flat_map(move |f| PTXAS_ARCHS.map(|arch| (a, f.as_path(), arch)))
+        })
+        .collect();
+    let results = run_parallel(&jobs, |&(a, file, arch)| {
+        run_tool(
+            Command::new(&assemblers[a].path)
+                .arg(format!("-arch={arch}"))
+                .arg("-v")
+                .arg(file)
+                .args(["-o", "/dev/null"]),
+            &format!(
+                "ptxas {} -arch={arch} {}",
+                assemblers[a].version,
+                file.display()
+            ),
+        )
+    });
+    for (&(a, file, arch), result) in jobs.iter().zip(results) {
+        let version = assemblers[a].version;
+        let shown = file
+            .strip_prefix(root)
+            .unwrap_or(file)
+            .display()
+            .to_string();
+        let report = match result {
+            Ok(report) => report,
+            Err(error) => {
+                println!("ptxas {version} {shown} {arch}: FAILED");
+                eprintln!("{}", first_lines(&error, 12));
+                failures.push(format!("ptxas {version} {shown} {arch}"));
+                continue;
+            }
+        };
+        println!("ptxas {version} {shown} {arch}: ok");
+        // Per-kernel resources only from the last (newest) ptxas, to keep the log short.
+        if a + 1 != assemblers.len() {
+            continue;
+        }
+        // Per kernel: its name, then registers / shared memory / spills.
+        let mut kernel = String::new();
+        for line in report.lines() {
+            if let Some(rest) = line.split("Compiling entry function '").nth(1) {
+                kernel = rest.split('\'').next().unwrap_or("").to_string();
+            } else if line.contains("Used") || line.contains("spill") {
+                let info = line.split(" : ").nth(1).unwrap_or(line).trim();
+                println!("  {kernel}: {info}");
+            }
+        }
+    }
+    if !failures.is_empty() {
+        return Err(format!(
+            "PTX validation failed ({} of {} checks): {}",
+            failures.len(),
+            files.len() * (1 + assemblers.len() * PTXAS_ARCHS.len()),
+            failures.join("; ")
+        ));
+    }
+    println!(
+        "ptx: {} module(s) declare ISA {PTX_ISA} and assemble with ptxas {} for {}",
+        files.len(),
+        assemblers
+            .iter()
+            .map(|p| p.version)
+            .collect::<Vec<_>>()
+            .join(" and "),
+        PTXAS_ARCHS.join(" and ")
+    );
     Ok(())
+}
+
+/// The first `n` lines of `text`, and how many were left out.
+fn first_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    if lines.len() <= n {
+        return text.trim_end().to_string();
+    }
+    format!(
+        "{}\n… ({} more lines)",
+        lines[..n].join("\n"),
+        lines.len() - n
+    )
+}
+
+/// `work` applied to every job on up to `available_parallelism` threads; results in job order.
+fn run_parallel<J: Sync, R: Send>(jobs: &[J], work: impl Fn(&J) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(jobs.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(job) = jobs.get(i) else { break };
+                        done.push((i, work(job)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("ptxas worker panicked"))
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 type Program = *mut c_void;
@@ -320,6 +593,43 @@ impl Nvrtc {
             };
             (self.destroy)(&mut program);
             result
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NVRTC_HEADER: &str = "//\n// Generated by NVIDIA NVVM Compiler\n//\n\n.version 7.8\n\
+                                .target sm_75\n.address_size 64\n\n.visible .entry k()\n{\n\tret;\n}\n";
+
+    #[test]
+    fn lowering_rewrites_only_the_version_line() {
+        let lowered = lower_isa(NVRTC_HEADER, "k.cu").unwrap();
+        assert_eq!(
+            lowered,
+            NVRTC_HEADER.replace(".version 7.8\n", &format!(".version {PTX_ISA}\n"))
+        );
+        assert_eq!(header_problem(&lowered), None);
+        assert!(header_problem(NVRTC_HEADER).is_some());
+        // CRLF line ends survive.
+        let crlf = NVRTC_HEADER.replace('\n', "\r\n");
+        let lowered = lower_isa(&crlf, "k.cu").unwrap();
+        assert!(lowered.contains(&format!("\r\n.version {PTX_ISA}\r\n")));
+    }
+
+    #[test]
+    fn lowering_refuses_an_unexpected_header() {
+        for bad in [
+            NVRTC_HEADER.replace(".version 7.8", ".version 8.0"),
+            NVRTC_HEADER.replace(".version 7.8\n", ""),
+            NVRTC_HEADER.replace(".version 7.8\n", ".version 7.8\n.version 7.8\n"),
+            NVRTC_HEADER.replace(".target sm_75", ".target sm_80"),
+        ] {
+            let error = lower_isa(&bad, "k.cu").unwrap_err();
+            assert!(error.contains("not in the expected shape"), "{error}");
+            assert!(header_problem(&bad).is_some());
         }
     }
 }

@@ -10,10 +10,12 @@ use std::time::Instant;
 use cudarc::driver::sys::{self, CUresult, cudaError_enum as Code};
 
 use super::cuda_error;
+use super::ptx::{MIN_DRIVER, MIN_DRIVER_CUDA, PTX_ISA};
 use crate::Result;
 
-/// Lowest `cuDriverGetVersion` that JITs PTX ISA 7.8 (CUDA 11.8, driver R520).
-pub const MIN_DRIVER_VERSION: i32 = 11080;
+/// Lowest `cuDriverGetVersion` that JITs our PTX (ISA [`PTX_ISA`]): [`MIN_DRIVER_CUDA`]
+/// (11000, CUDA 11.0, driver [`MIN_DRIVER`] = R450).
+pub const MIN_DRIVER_VERSION: i32 = MIN_DRIVER_CUDA;
 
 /// `CUDA_ERROR_X: description` for a driver result code.
 pub fn describe(rc: CUresult) -> String {
@@ -51,10 +53,11 @@ pub fn driver_present() -> bool {
 
 /// The message for a machine without libcuda.
 pub fn no_driver_message() -> String {
-    "no CUDA driver: libcuda.so (part of the NVIDIA driver) could not be loaded. Install the \
-     NVIDIA driver R520 or newer; in a container, start it with the NVIDIA container runtime \
-     (e.g. `docker run --gpus all`) so the driver is mounted"
-        .into()
+    format!(
+        "no CUDA driver: libcuda.so (part of the NVIDIA driver) could not be loaded. Install the \
+         NVIDIA driver {MIN_DRIVER} or newer; in a container, start it with the NVIDIA container \
+         runtime (e.g. `docker run --gpus all`) so the driver is mounted"
+    )
 }
 
 /// The kernel-module version of the NVIDIA driver (e.g. "580.159.04"), where Linux shows it.
@@ -83,11 +86,14 @@ pub fn init_driver() -> Result<i32> {
         .unwrap_or_default();
     if version < MIN_DRIVER_VERSION {
         return Err(cuda_error(format!(
-            "the NVIDIA driver{module} supports CUDA {}.{} only; splatpress's kernels are PTX ISA \
-             7.8 and need CUDA 11.8, i.e. driver R520 or newer. Update the driver (on AWS \
-             SageMaker, pick an image whose driver is R520+), or use --backend wgpu or cpu",
+            "the NVIDIA driver{module} supports CUDA {}.{} (cuDriverGetVersion {version}); \
+             splatpress's kernels are PTX ISA {PTX_ISA} and need CUDA {}.{} \
+             ({MIN_DRIVER_CUDA}), i.e. driver {MIN_DRIVER} or newer. Update the driver, or use \
+             --backend wgpu or cpu (--backend auto falls back to wgpu, then cpu)",
             version / 1000,
-            (version % 1000) / 10
+            (version % 1000) / 10,
+            MIN_DRIVER_CUDA / 1000,
+            (MIN_DRIVER_CUDA % 1000) / 10
         )));
     }
     // SAFETY: plain driver call.
@@ -274,14 +280,18 @@ impl Module {
             let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
             let log = String::from_utf8_lossy(&log[..end]).trim().to_string();
             let advice = match rc {
-                Code::CUDA_ERROR_UNSUPPORTED_PTX_VERSION => {
-                    " The driver is too old for PTX ISA 7.8: install driver R520 or newer."
-                }
+                Code::CUDA_ERROR_UNSUPPORTED_PTX_VERSION => format!(
+                    " The driver is too old for PTX ISA {PTX_ISA}: install driver {MIN_DRIVER} \
+                     or newer (CUDA {}.{}+), or use --backend wgpu or cpu.",
+                    MIN_DRIVER_CUDA / 1000,
+                    (MIN_DRIVER_CUDA % 1000) / 10
+                ),
                 Code::CUDA_ERROR_NO_BINARY_FOR_GPU | Code::CUDA_ERROR_INVALID_PTX => {
                     " The GPU may be older than compute capability 7.5 (Turing), which the \
                      kernels target; use --backend wgpu or cpu."
+                        .to_string()
                 }
-                _ => "",
+                _ => String::new(),
             };
             let log = if log.is_empty() {
                 String::new()
