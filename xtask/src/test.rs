@@ -97,6 +97,25 @@ pub fn run(args: &[String]) -> Result<(), String> {
             ]),
         )?,
     ));
+    for features in FEATURE_SETS {
+        let label = format!("clippy, features [{features}]");
+        let mut clippy = cargo_in(&cargo, &root);
+        clippy.args(["clippy", "--all-targets", "--no-default-features"]);
+        if !features.is_empty() {
+            clippy.args(["--features", features]);
+        }
+        clippy.args(["--", "-D", "warnings"]);
+        timings.push(("clippy features", run::step(&label, &mut clippy)?));
+    }
+    timings.push((
+        "cargo doc",
+        run::step(
+            "cargo doc",
+            cargo_in(&cargo, &root)
+                .args(["doc", "--no-deps", "--lib"])
+                .env("RUSTDOCFLAGS", "-D warnings"),
+        )?,
+    ));
     let ptx_start = std::time::Instant::now();
     eprintln!("==> cargo xtask ptx --check");
     crate::ptx::run(&["--check".to_string()])
@@ -109,7 +128,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
     for (key, value) in &test_env {
         test.env(key, value);
     }
-    timings.push(("cargo test", run::step("cargo test", &mut test)?));
+    // Tests record their skips here (the harness captures their output); listed below.
+    let skip_log = target.join("test-skips.log");
+    let _ = std::fs::remove_file(&skip_log);
+    test.env("SPLATPRESS_SKIP_LOG", &skip_log);
+    let tested = run::step("cargo test", &mut test);
+    print_skips(&skip_log);
+    timings.push(("cargo test", tested?));
 
     eprintln!("\n==> all steps passed");
     for (step, secs) in &timings {
@@ -121,6 +146,24 @@ pub fn run(args: &[String]) -> Result<(), String> {
         timings.iter().map(|(_, s)| s).sum::<f64>()
     );
     Ok(())
+}
+
+/// Feature sets built (and linted) besides the default one: the CPU-only library, and each
+/// optional part alone.
+const FEATURE_SETS: [&str; 4] = ["", "cuda", "wgpu", "cli"];
+
+/// Prints every skip the tests recorded, with its reason, or that none was.
+fn print_skips(log: &Path) {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let skips: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    if skips.is_empty() {
+        eprintln!("\n==> skipped tests: none");
+        return;
+    }
+    eprintln!("\n==> skipped tests ({}), each with its reason:", skips.len());
+    for line in skips {
+        eprintln!("    {line}");
+    }
 }
 
 /// Runs the benchmarks: `cargo bench --workspace [args]`.
