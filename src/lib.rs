@@ -32,6 +32,9 @@
 //! they are not part of the API and change without notice.
 
 mod api;
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod cli;
 mod error;
 mod progress;
 

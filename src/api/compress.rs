@@ -201,7 +201,9 @@ pub fn encode_on(
         progress.event(Event::Note(&format!("backend: {device}")));
         let result = match &backend {
             AnyBackend::Cpu(b) => encode::encode_with(b, scene, options, progress),
+            #[cfg(feature = "wgpu")]
             AnyBackend::Wgpu(b) => encode::encode_with(b.as_ref(), scene, options, progress),
+            #[cfg(feature = "cuda")]
             AnyBackend::Cuda(b) => encode::encode_with(b.as_ref(), scene, options, progress),
         };
         match result {

@@ -3,23 +3,22 @@
 
 use std::path::Path;
 
-use clap::CommandFactory;
-use serde::Serialize;
-use splatpress::{
+use crate::{
     Devices, Error, Info, Input, Options, Order, PlasOptions, PlasQuality, Report, Result,
     WriteOptions,
 };
+use clap::CommandFactory;
+use serde::Serialize;
 
 use super::progress::Reporter;
-use super::{Cli, CompressArgs, OrderArg, PlasQualityArg, SampleArgs};
+use super::{Cli, CompressArgs, Failure, OrderArg, PlasQualityArg, SampleArgs};
 
 /// Default lossless WebP effort (see BENCHMARKS.md for the size/time trade-off).
 pub const DEFAULT_WEBP_EFFORT: u8 = 4;
 
-fn usage_error(message: &str) -> ! {
-    Cli::command()
-        .error(clap::error::ErrorKind::ArgumentConflict, message)
-        .exit()
+/// A usage error worded by clap (exit status 2).
+fn usage_error(message: &str) -> Failure {
+    Failure::Usage(Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message))
 }
 
 fn print_json(value: &impl Serialize) -> Result<()> {
@@ -36,7 +35,7 @@ fn print_text(text: &str) -> Result<()> {
         .map_err(|e| Error::io("<stdout>", e))
 }
 
-pub fn compress(args: CompressArgs) -> Result<()> {
+pub fn compress(args: CompressArgs) -> Result<(), Failure> {
     let reporter = Reporter::new(args.quiet || args.json);
     let (input, output) = match (args.sample, args.paths.as_slice()) {
         (true, [out]) => (
@@ -47,8 +46,8 @@ pub fn compress(args: CompressArgs) -> Result<()> {
             out.as_path(),
         ),
         (false, [input, out]) => (Input::File(input.clone()), out.as_path()),
-        (true, _) => usage_error("with --sample, give only OUTPUT"),
-        (false, _) => usage_error("give INPUT and OUTPUT, or --sample OUTPUT"),
+        (true, _) => return Err(usage_error("with --sample, give only OUTPUT")),
+        (false, _) => return Err(usage_error("give INPUT and OUTPUT, or --sample OUTPUT")),
     };
     let options = Options {
         sh_iterations: args.sh_iterations,
@@ -60,14 +59,14 @@ pub fn compress(args: CompressArgs) -> Result<()> {
             webp_effort: args.webp_effort,
         },
     };
-    let report = splatpress::compress_file(&input, output, &options, &reporter)?;
+    let report = crate::compress_file(&input, output, &options, &reporter)?;
     if args.json {
-        return print_json(&report);
+        return Ok(print_json(&report)?);
     }
     if args.quiet {
         return Ok(());
     }
-    print_text(&compress_text(&report))
+    Ok(print_text(&compress_text(&report))?)
 }
 
 /// The human summary of a compression.
@@ -98,7 +97,7 @@ fn compress_text(report: &Report) -> String {
 }
 
 pub fn decode(input: &Path, output: &Path) -> Result<()> {
-    let report = splatpress::decode_file(input, output)?;
+    let report = crate::decode_file(input, output)?;
     eprintln!(
         "wrote {}: {} splats, {} SH bands",
         report.output, report.splats, report.sh_bands
@@ -108,7 +107,7 @@ pub fn decode(input: &Path, output: &Path) -> Result<()> {
 
 pub fn eval(original: &Path, compressed: &Path, json: bool) -> Result<()> {
     let reporter = Reporter::new(json);
-    let evaluation = splatpress::evaluate(original, compressed, &reporter)?;
+    let evaluation = crate::evaluate(original, compressed, &reporter)?;
     if json {
         print_json(&evaluation)
     } else {
@@ -117,7 +116,7 @@ pub fn eval(original: &Path, compressed: &Path, json: bool) -> Result<()> {
 }
 
 pub fn info(input: &Path, json: bool) -> Result<()> {
-    let info = splatpress::inspect(input)?;
+    let info = crate::inspect(input)?;
     if json {
         return print_json(&info);
     }
@@ -147,8 +146,8 @@ fn info_text(info: &Info) -> String {
 }
 
 pub fn sample(output: &Path, args: &SampleArgs) -> Result<()> {
-    let scene = splatpress::sample::scene(args.count, args.bands, 0);
-    splatpress::formats::write_scene(output, &scene)?;
+    let scene = crate::sample::scene(args.count, args.bands, 0);
+    crate::formats::write_scene(output, &scene)?;
     eprintln!(
         "wrote {}: {} splats, {} SH bands",
         output.display(),
@@ -159,7 +158,7 @@ pub fn sample(output: &Path, args: &SampleArgs) -> Result<()> {
 }
 
 pub fn devices(json: bool) -> Result<()> {
-    let devices = splatpress::devices();
+    let devices = crate::devices();
     if json {
         return print_json(&devices);
     }
@@ -180,7 +179,7 @@ fn devices_text(devices: &Devices) -> String {
         };
     }
     match &devices.cuda_devices {
-        splatpress::CudaDevices::List(list) => {
+        crate::CudaDevices::List(list) => {
             text += &format!("cuda devices ({}):\n", list.len());
             for d in list {
                 text += &format!(
@@ -201,9 +200,7 @@ fn devices_text(devices: &Devices) -> String {
                 );
             }
         }
-        splatpress::CudaDevices::Error { error } => {
-            text += &format!("cuda devices: none ({error})\n")
-        }
+        crate::CudaDevices::Error { error } => text += &format!("cuda devices: none ({error})\n"),
     }
     text += &format!("wgpu adapters ({}):\n", devices.wgpu_adapters.len());
     for a in &devices.wgpu_adapters {

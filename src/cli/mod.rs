@@ -6,8 +6,8 @@ mod progress;
 
 use std::path::PathBuf;
 
+use crate::BackendChoice as Choice;
 use clap::{Args, Parser, Subcommand};
-use splatpress::BackendChoice as Choice;
 
 fn parse_choice(s: &str) -> Result<Choice, String> {
     s.parse()
@@ -82,7 +82,7 @@ enum Command {
 #[derive(Args)]
 struct SampleArgs {
     /// Splats in the built-in sample scene (with --sample).
-    #[arg(long, default_value_t = splatpress::sample::DEFAULT_COUNT)]
+    #[arg(long, default_value_t = crate::sample::DEFAULT_COUNT)]
     count: usize,
     /// SH bands of the built-in sample scene, 0-3 (with --sample).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(0..=3))]
@@ -147,11 +147,77 @@ enum PlasQualityArg {
     Best,
 }
 
-/// Parses the command line and runs the subcommand.
-pub fn run() -> splatpress::Result<()> {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Compress(args) => commands::compress(args),
+/// Runs the `splatpress` command with `args` (the program name first, as `std::env::args_os`
+/// gives them) and returns its exit status: 0 success, 1 failure (printed once, as
+/// `splatpress: error: …`), 2 usage error (printed by clap). The binary and the Python
+/// module's console command both call this.
+pub fn main_with_args(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> std::process::ExitCode {
+    let runtime_dir = quiet_mesa();
+    let code = match Cli::try_parse_from(args) {
+        Err(usage) => {
+            let _ = usage.print();
+            std::process::ExitCode::from(if usage.use_stderr() { 2 } else { 0 })
+        }
+        Ok(cli) => match run(cli) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(Failure::Usage(usage)) => {
+                let _ = usage.print();
+                std::process::ExitCode::from(2)
+            }
+            Err(Failure::Run(err)) if is_broken_pipe(&err) => std::process::ExitCode::SUCCESS,
+            Err(Failure::Run(err)) => {
+                eprintln!("splatpress: error: {err}");
+                std::process::ExitCode::from(1)
+            }
+        },
+    };
+    if let Some(dir) = runtime_dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    code
+}
+
+/// Mesa's drivers print "error: XDG_RUNTIME_DIR is invalid or not set" on every GPU probe
+/// of a headless server or container, which reads like a failure of ours. Give them a
+/// private, empty runtime folder for the life of the command when none is set. (The command
+/// is a front end: the library itself neither reads nor sets environment variables.)
+#[cfg(unix)]
+fn quiet_mesa() -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
+        return None;
+    }
+    let dir = std::env::temp_dir().join(format!("splatpress-runtime-{}", std::process::id()));
+    std::fs::DirBuilder::new().mode(0o700).create(&dir).ok()?;
+    // SAFETY: set before any GPU probe; the command's other threads (rayon's pool) do not
+    // read the environment.
+    unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
+    Some(dir)
+}
+
+#[cfg(not(unix))]
+fn quiet_mesa() -> Option<std::path::PathBuf> {
+    None
+}
+
+/// Why a command failed: its usage (exit 2) or its work (exit 1).
+enum Failure {
+    Usage(clap::Error),
+    Run(crate::Error),
+}
+
+impl From<crate::Error> for Failure {
+    fn from(err: crate::Error) -> Self {
+        Failure::Run(err)
+    }
+}
+
+/// Runs the parsed subcommand.
+fn run(cli: Cli) -> Result<(), Failure> {
+    let done = match cli.command {
+        Command::Compress(args) => return commands::compress(args),
         Command::Decode { input, output } => commands::decode(&input, &output),
         Command::Eval {
             original,
@@ -161,10 +227,11 @@ pub fn run() -> splatpress::Result<()> {
         Command::Info { input, json } => commands::info(&input, json),
         Command::Devices { json } => commands::devices(json),
         Command::Sample { output, sample } => commands::sample(&output, &sample),
-    }
+    };
+    Ok(done?)
 }
 
 /// True for an error caused by stdout closing early (`splatpress info x | head`).
-pub fn is_broken_pipe(err: &splatpress::Error) -> bool {
-    matches!(err, splatpress::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+fn is_broken_pipe(err: &crate::Error) -> bool {
+    matches!(err, crate::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
 }

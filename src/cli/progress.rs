@@ -4,8 +4,8 @@
 use std::io::IsTerminal;
 use std::sync::Mutex;
 
+use crate::{Event, Progress};
 use indicatif::{ProgressBar, ProgressStyle};
-use splatpress::{Event, Progress};
 
 /// How progress is shown.
 pub struct Reporter {

@@ -160,7 +160,10 @@ fn print_skips(log: &Path) {
         eprintln!("\n==> skipped tests: none");
         return;
     }
-    eprintln!("\n==> skipped tests ({}), each with its reason:", skips.len());
+    eprintln!(
+        "\n==> skipped tests ({}), each with its reason:",
+        skips.len()
+    );
     for line in skips {
         eprintln!("    {line}");
     }
