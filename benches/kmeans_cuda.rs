@@ -12,6 +12,8 @@
 //!    (sampled every 5 ms through cuMemGetInfo) and peak host RSS, per stage.
 //!
 //! `BENCH_KERNELS=0` skips part 1; `BENCH_WGPU=1` adds wgpu to part 1.
+//! `SPLATPRESS_CUDA_ASSIGN=fp32` (or `f16`) sets the CUDA backend's
+//! [`CudaOptions::assign`] (default: `auto`, the f16 tensor-core path where it applies).
 //! `cargo bench --bench kmeans_cuda` (release build). Without CUDA it prints why and exits 0.
 
 use std::sync::Mutex;
@@ -20,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use splatpress::backend::Backend;
 use splatpress::backend::cpu::Cpu;
-use splatpress::backend::cuda::CudaBackend;
+use splatpress::backend::cuda::{AssignPrecision, CudaBackend, CudaOptions};
 use splatpress::backend::wgpu::{WgpuBackend, WgpuOptions};
 use splatpress::encode::{kmeans, pipeline};
 use splatpress::{Event, Progress};
@@ -30,6 +32,16 @@ fn env_usize(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// The CUDA options from `SPLATPRESS_CUDA_ASSIGN` (`fp32`, `f16`, else `auto`).
+fn cuda_options() -> CudaOptions {
+    let assign = match std::env::var("SPLATPRESS_CUDA_ASSIGN").as_deref() {
+        Ok("fp32") => AssignPrecision::Fp32,
+        Ok("f16") => AssignPrecision::F16,
+        _ => AssignPrecision::Auto,
+    };
+    CudaOptions { assign }
 }
 
 fn random(count: usize, seed: u64) -> Vec<f32> {
@@ -194,7 +206,7 @@ fn main() {
         ),
         Err(e) => println!("devices: {e}"),
     }
-    let cuda = match CudaBackend::new() {
+    let cuda = match CudaBackend::with_options(0, cuda_options()) {
         Ok(b) => b,
         Err(e) => {
             println!("cuda: skipped: {e}");
@@ -202,9 +214,10 @@ fn main() {
         }
     };
     println!(
-        "cuda device: {}, PTX load (JIT or driver cache) {:.1} ms",
+        "cuda device: {}, PTX load (JIT or driver cache) {:.1} ms, {:?}",
         cuda.device_name(),
-        cuda.load_ms()
+        cuda.load_ms(),
+        cuda.options()
     );
     let wgpu = || {
         WgpuBackend::new(WgpuOptions::default())

@@ -8,6 +8,9 @@
 //!   (in f64) within `NEAR_TIE` relative. Near-ties are counted and printed. Exact duplicate
 //!   centroids must go to the lower index on every backend.
 //! - update: counts exact; sums within `SUM_TOLERANCE` of the magnitude of the summed values.
+//! - bad calls (`rejects_bad_calls`): every bad length or PLAS lattice is an `Err` naming the
+//!   kernel, on every backend (the checks sit at the family traits' seam), and the backend
+//!   still works afterwards.
 //!
 //! Without a wgpu adapter the wgpu tests print `skipped: no wgpu adapter (<why>)` and pass,
 //! unless `REQUIRE_GPU_ADAPTER=1`, which makes them fail. Without a usable CUDA driver the
@@ -15,10 +18,11 @@
 
 use std::sync::OnceLock;
 
-use splatpress::backend::Backend;
 use splatpress::backend::cpu;
 use splatpress::backend::cuda::CudaBackend;
+use splatpress::backend::plas::{PlasBlocks, PlasGrid};
 use splatpress::backend::wgpu::{WgpuBackend, WgpuOptions};
+use splatpress::backend::{Backend, Buffers, Kmeans, Sort};
 
 /// Squared distances this close (relative) are a tie that rounding may break either way: the
 /// CPU and WGSL kernels evaluate ‖c‖² − 2·x·c in f32 with different summation orders.
@@ -121,6 +125,7 @@ conformance!(
     kmeans_assign_on_palette_shapes,
     kmeans_assign_large_k,
     morton_order_matches_cpu,
+    rejects_bad_calls,
 );
 
 /// SplitMix64: a reproducible generator needing no crate (shared by the PLAS test modules).
@@ -365,24 +370,6 @@ fn wgpu_assign_past_the_binding_limit() {
     }
 }
 
-/// Mismatched lengths are an error, not a panic or silent garbage.
-#[test]
-fn wgpu_rejects_mismatched_lengths() {
-    let Some(backend) = wgpu_default() else {
-        return;
-    };
-    let p = backend.upload(&[0f32; 90]).unwrap();
-    let c = backend.upload(&[0f32; 45]).unwrap();
-    let mut l = backend.zeros::<u32>(3).unwrap();
-    let err = backend
-        .kmeans_assign(&p, &c, 45, &mut l, &mut ())
-        .unwrap_err();
-    assert!(err.to_string().contains("3 labels for 2 points"), "{err}");
-    let mut k = backend.upload(&[1u64, 2]).unwrap();
-    let mut v = backend.upload(&[1u32]).unwrap();
-    assert!(backend.sort_pairs(&mut k, &mut v).is_err());
-}
-
 /// The f16-storage variant (where the adapter has `shader-f16`) on inputs that f16 holds
 /// exactly (multiples of 1/256 in [-1, 1]): then only the storage format differs, and
 /// labels must equal the CPU's except at near-ties.
@@ -460,39 +447,6 @@ fn cuda_assign_wide_rows_and_odd_tiles() {
         near += check_assign(backend, &points, &centroids, dim, &[]);
     }
     eprintln!("cuda wide/odd: {near} labels differ at near-ties");
-}
-
-/// Mismatched lengths and out-of-range labels are errors, not panics or memory corruption.
-#[test]
-fn cuda_rejects_bad_arguments() {
-    let Some(backend) = cuda() else {
-        return;
-    };
-    let p = backend.upload(&[0f32; 90]).unwrap();
-    let c = backend.upload(&[0f32; 45]).unwrap();
-    let mut l = backend.zeros::<u32>(3).unwrap();
-    let err = backend
-        .kmeans_assign(&p, &c, 45, &mut l, &mut ())
-        .unwrap_err();
-    assert!(err.to_string().contains("3 labels for 2 points"), "{err}");
-    let labels = backend.upload(&[0u32, 5]).unwrap();
-    let mut sums = backend.zeros::<f32>(2 * 45).unwrap();
-    let mut counts = backend.zeros::<u32>(2).unwrap();
-    let err = backend
-        .kmeans_update(&p, &labels, 45, 2, &mut sums, &mut counts)
-        .unwrap_err();
-    assert!(
-        err.to_string().contains("point 1 has a label outside 0..2"),
-        "{err}"
-    );
-    let mut k = backend.upload(&[1u64, 2]).unwrap();
-    let mut v = backend.upload(&[1u32]).unwrap();
-    assert!(backend.sort_pairs(&mut k, &mut v).is_err());
-    // The backend still works after the errors.
-    let mut k = backend.upload(&[2u64, 1]).unwrap();
-    let mut v = backend.upload(&[0u32, 1]).unwrap();
-    backend.sort_pairs(&mut k, &mut v).unwrap();
-    assert_eq!(backend.download(&v).unwrap(), [1, 0]);
 }
 
 /// `cuda` against `wgpu` directly on one k-means step (assignment, then update from the CUDA
@@ -645,5 +599,288 @@ fn morton_order_matches_cpu<B: Backend>(backend: &B) {
             "{}: Morton order of `{name}` differs from the CPU's",
             backend.name()
         );
+    }
+}
+
+/// The error of a call that must be refused; its message must name `kernel`.
+fn refused<T: std::fmt::Debug>(
+    backend: &str,
+    kernel: &str,
+    case: &str,
+    result: splatpress::Result<T>,
+) -> String {
+    match result {
+        Ok(value) => panic!("{backend}: {kernel} accepted {case} (returned {value:?})"),
+        Err(e) => {
+            let message = e.to_string();
+            assert!(
+                message.contains(kernel),
+                "{backend}: {kernel} refused {case} without naming the kernel: {message}"
+            );
+            message
+        }
+    }
+}
+
+/// Bad lengths and block lattices are errors naming the kernel, never a panic or silent
+/// garbage, on every backend (the CPU reference included): the family traits check them
+/// before any backend code runs. The backend still works after the refusals.
+fn rejects_bad_calls<B: Backend>(backend: &B) {
+    let name = backend.name();
+
+    // Buffers: a write must match the buffer's length.
+    let mut buf = backend.upload(&[1u32, 2, 3, 4]).unwrap();
+    refused(
+        name,
+        "write",
+        "3 values into 4",
+        backend.write(&mut buf, &[5, 6, 7]),
+    );
+    refused(
+        name,
+        "write",
+        "5 values into 4",
+        backend.write(&mut buf, &[5, 6, 7, 8, 9]),
+    );
+    assert_eq!(
+        backend.download(&buf).unwrap(),
+        [1, 2, 3, 4],
+        "{name}: write"
+    );
+
+    // kmeans_assign: 2 points of 45, 1 centroid.
+    let p = backend.upload(&[0f32; 90]).unwrap();
+    let c = backend.upload(&[0f32; 45]).unwrap();
+    let empty = backend.zeros::<f32>(0).unwrap();
+    let mut l3 = backend.zeros::<u32>(3).unwrap();
+    let mut l2 = backend.zeros::<u32>(2).unwrap();
+    let state = &mut B::AssignState::default();
+    let message = refused(
+        name,
+        "kmeans_assign",
+        "3 labels for 2 points",
+        backend.kmeans_assign(&p, &c, 45, &mut l3, state),
+    );
+    assert!(
+        message.contains("3 labels for 2 points"),
+        "{name}: {message}"
+    );
+    refused(
+        name,
+        "kmeans_assign",
+        "dim 0",
+        backend.kmeans_assign(&p, &c, 0, &mut l2, state),
+    );
+    refused(
+        name,
+        "kmeans_assign",
+        "points not whole rows",
+        backend.kmeans_assign(&p, &c, 40, &mut l2, state),
+    );
+    refused(
+        name,
+        "kmeans_assign",
+        "no centroids",
+        backend.kmeans_assign(&p, &empty, 45, &mut l2, state),
+    );
+
+    // kmeans_update: 2 points of 45, k = 2.
+    let labels = backend.upload(&[0u32, 1]).unwrap();
+    let short_labels = backend.upload(&[0u32]).unwrap();
+    let mut sums = backend.zeros::<f32>(2 * 45).unwrap();
+    let mut short_sums = backend.zeros::<f32>(45).unwrap();
+    let mut counts = backend.zeros::<u32>(2).unwrap();
+    let mut long_counts = backend.zeros::<u32>(3).unwrap();
+    for (case, result) in [
+        (
+            "1 label for 2 points",
+            backend.kmeans_update(&p, &short_labels, 45, 2, &mut sums, &mut counts),
+        ),
+        (
+            "one row of sums for k = 2",
+            backend.kmeans_update(&p, &labels, 45, 2, &mut short_sums, &mut counts),
+        ),
+        (
+            "3 counts for k = 2",
+            backend.kmeans_update(&p, &labels, 45, 2, &mut sums, &mut long_counts),
+        ),
+        (
+            "dim 0",
+            backend.kmeans_update(&p, &labels, 0, 2, &mut sums, &mut counts),
+        ),
+        (
+            "points not whole rows",
+            backend.kmeans_update(&p, &labels, 40, 2, &mut sums, &mut counts),
+        ),
+    ] {
+        refused(name, "kmeans_update", case, result);
+    }
+
+    // sort_pairs: one value per key.
+    let mut keys = backend.upload(&[1u64, 2]).unwrap();
+    let mut values = backend.upload(&[1u32]).unwrap();
+    refused(
+        name,
+        "sort_pairs",
+        "2 keys, 1 value",
+        backend.sort_pairs(&mut keys, &mut values),
+    );
+
+    // PLAS: an 8×6 grid of 3 channels.
+    let g = PlasGrid {
+        width: 8,
+        height: 6,
+        channels: 3,
+        valid: 48,
+    };
+    let mut cells = backend.upload(&vec![0f32; 48 * 3]).unwrap();
+    let short = backend.upload(&vec![0f32; 47 * 3]).unwrap();
+    let mut target = backend.upload(&vec![0.25f32; 48 * 3]).unwrap();
+    let mut short_target = backend.zeros::<f32>(47 * 3).unwrap();
+    let mut index = backend.upload(&(0..48u32).collect::<Vec<_>>()).unwrap();
+    let mut short_index = backend.upload(&(0..47u32).collect::<Vec<_>>()).unwrap();
+    let short_keys = backend.upload(&[0u32; 40]).unwrap();
+    let fine = PlasBlocks {
+        size: 4,
+        shift_x: 1,
+        shift_y: 2,
+        multiplier: 3,
+        offset: 5,
+    };
+    let too_many_valid = PlasGrid { valid: 49, ..g };
+    let ragged = backend.upload(&vec![0f32; 48 * 3 - 1]).unwrap();
+    refused(
+        name,
+        "plas_blur",
+        "short cells",
+        backend.plas_blur(&g, &short, 1, &mut target),
+    );
+    refused(
+        name,
+        "plas_blur",
+        "short target",
+        backend.plas_blur(&g, &cells, 1, &mut short_target),
+    );
+    refused(
+        name,
+        "plas_blur",
+        "valid > cells",
+        backend.plas_blur(&too_many_valid, &cells, 1, &mut target),
+    );
+    refused(
+        name,
+        "plas_blur",
+        "cells not whole rows of channels",
+        backend.plas_blur(&g, &ragged, 1, &mut target),
+    );
+    refused(
+        name,
+        "plas_loss",
+        "short cells",
+        backend.plas_loss(&g, &short, &target, &fine),
+    );
+    refused(
+        name,
+        "plas_loss",
+        "valid > cells",
+        backend.plas_loss(&too_many_valid, &cells, &target, &fine),
+    );
+    refused(
+        name,
+        "plas_reorder",
+        "short index",
+        backend.plas_reorder(&g, &mut cells, &mut short_index, &target, None, &fine),
+    );
+    refused(
+        name,
+        "plas_reorder",
+        "short keys",
+        backend.plas_reorder(
+            &g,
+            &mut cells,
+            &mut index,
+            &target,
+            Some(&short_keys),
+            &fine,
+        ),
+    );
+    let bad = [
+        PlasBlocks { size: 3, ..fine },
+        PlasBlocks { size: 0, ..fine },
+        PlasBlocks { size: 8, ..fine },
+        PlasBlocks { shift_x: 8, ..fine },
+        PlasBlocks { shift_y: 6, ..fine },
+        PlasBlocks {
+            multiplier: 2,
+            ..fine
+        },
+        PlasBlocks { offset: 16, ..fine },
+    ];
+    for blocks in bad {
+        let case = format!("{blocks:?}");
+        refused(
+            name,
+            "plas_reorder",
+            &case,
+            backend.plas_reorder(&g, &mut cells, &mut index, &target, None, &blocks),
+        );
+        refused(
+            name,
+            "plas_loss",
+            &case,
+            backend.plas_loss(&g, &cells, &target, &blocks),
+        );
+    }
+
+    // Still working: the good calls after the refusals.
+    backend.kmeans_assign(&p, &c, 45, &mut l2, state).unwrap();
+    assert_eq!(backend.download(&l2).unwrap(), [0, 0], "{name}: labels");
+    backend
+        .kmeans_update(&p, &labels, 45, 2, &mut sums, &mut counts)
+        .unwrap();
+    assert_eq!(backend.download(&counts).unwrap(), [1, 1], "{name}: counts");
+    let mut keys = backend.upload(&[2u64, 1]).unwrap();
+    let mut values = backend.upload(&[0u32, 1]).unwrap();
+    backend.sort_pairs(&mut keys, &mut values).unwrap();
+    assert_eq!(backend.download(&values).unwrap(), [1, 0], "{name}: sort");
+    // 2×1 blocks of 4×4 cells, 3 channels, each off by 0.25 (exact in binary, so the sum is
+    // exact).
+    let loss = backend.plas_loss(&g, &cells, &target, &fine).unwrap();
+    assert_eq!(loss, 2.0 * 16.0 * 3.0 * 0.0625, "{name}: loss");
+    backend
+        .plas_reorder(&g, &mut cells, &mut index, &target, None, &fine)
+        .unwrap();
+    backend.plas_blur(&g, &cells, 1, &mut target).unwrap();
+}
+
+/// A label outside 0..k is an error (naming the point) on the backends that check labels:
+/// the CPU reference and CUDA. (wgpu's `label_histogram.wgsl` skips such labels: the driver
+/// never produces them.)
+fn rejects_labels_out_of_range<B: Backend>(backend: &B) {
+    let p = backend.upload(&[0f32; 90]).unwrap();
+    let labels = backend.upload(&[0u32, 5]).unwrap();
+    let mut sums = backend.zeros::<f32>(2 * 45).unwrap();
+    let mut counts = backend.zeros::<u32>(2).unwrap();
+    let message = refused(
+        backend.name(),
+        "kmeans_update",
+        "label 5 for k = 2",
+        backend.kmeans_update(&p, &labels, 45, 2, &mut sums, &mut counts),
+    );
+    assert!(
+        message.contains("point 1 has a label outside 0..2"),
+        "{message}"
+    );
+}
+
+#[test]
+fn cpu_rejects_labels_out_of_range() {
+    rejects_labels_out_of_range(&cpu::Cpu);
+}
+
+#[test]
+fn cuda_rejects_labels_out_of_range() {
+    if let Some(backend) = cuda() {
+        rejects_labels_out_of_range(backend);
     }
 }

@@ -1,18 +1,18 @@
 //! The CUDA PLAS kernels against the CPU reference (`backend::cpu::plas`): blurred targets,
 //! reordered cells and index maps bit for bit, losses to f64 rounding (the device sums the
-//! same f32 group costs in another order), bad calls as errors, the whole `encode::plas::sort`
-//! driver giving the CPU's order, and (printed, not asserted) timings at 1024×1024×14 and of a
-//! full 1M-splat sort.
+//! same f32 group costs in another order), the whole `encode::plas::sort` driver giving the
+//! CPU's order, and (printed, not asserted) timings at 1024×1024×14 and of a full 1M-splat
+//! sort. Bad calls are refused on every backend by `conformance::rejects_bad_calls`.
 //!
 //! Without a usable CUDA driver every test prints `skipped: no CUDA driver (<why>)` and passes,
 //! unless `REQUIRE_CUDA=1`.
 
 use std::time::Instant;
 
-use splatpress::backend::Backend;
 use splatpress::backend::cpu::Cpu;
 use splatpress::backend::cuda::CudaBackend;
 use splatpress::backend::plas::{PlasBlocks, PlasGrid};
+use splatpress::backend::{Buffers, Plas};
 use splatpress::encode::plas::{Quality, Schedule, sort};
 
 use crate::conformance::Rng;
@@ -203,72 +203,6 @@ fn reorder_and_loss_are_bit_exact() {
             check_reorders(gpu, &mut rng, grid, with_keys);
         }
     }
-}
-
-#[test]
-fn bad_calls_are_errors() {
-    let Some(gpu) = cuda() else { return };
-    let grid = PlasGrid {
-        width: 8,
-        height: 6,
-        channels: 3,
-        valid: 48,
-    };
-    let good = PlasBlocks {
-        size: 4,
-        shift_x: 1,
-        shift_y: 2,
-        multiplier: 3,
-        offset: 5,
-    };
-    let mut cells = gpu.upload(&vec![0.5f32; 144]).unwrap();
-    let short = gpu.upload(&vec![0.5f32; 143]).unwrap();
-    let mut target = gpu.upload(&vec![0.25f32; 144]).unwrap();
-    let mut index = gpu.upload(&(0..48u32).collect::<Vec<_>>()).unwrap();
-    let short_keys = gpu.upload(&[0u32; 47]).unwrap();
-    assert!(gpu.plas_blur(&grid, &short, 1, &mut target).is_err());
-    let too_many_valid = PlasGrid { valid: 49, ..grid };
-    assert!(
-        gpu.plas_loss(&too_many_valid, &cells, &target, &good)
-            .is_err()
-    );
-    assert!(
-        gpu.plas_reorder(
-            &grid,
-            &mut cells,
-            &mut index,
-            &target,
-            Some(&short_keys),
-            &good
-        )
-        .is_err()
-    );
-    for bad in [
-        PlasBlocks { size: 3, ..good },
-        PlasBlocks { size: 8, ..good },
-        PlasBlocks { size: 0, ..good },
-        PlasBlocks { shift_x: 8, ..good },
-        PlasBlocks { shift_y: 6, ..good },
-        PlasBlocks {
-            multiplier: 2,
-            ..good
-        },
-        PlasBlocks { offset: 16, ..good },
-    ] {
-        assert!(
-            gpu.plas_reorder(&grid, &mut cells, &mut index, &target, None, &bad)
-                .is_err(),
-            "{bad:?}"
-        );
-        assert!(
-            gpu.plas_loss(&grid, &cells, &target, &bad).is_err(),
-            "{bad:?}"
-        );
-    }
-    // The backend still works after the refusals: 2×1 blocks of 4×4 cells, 3 channels, each
-    // off by 0.25 (exact in binary, so the sum is exact).
-    let loss = gpu.plas_loss(&grid, &cells, &target, &good).unwrap();
-    assert_eq!(loss, 2.0 * 16.0 * 3.0 * 0.0625);
 }
 
 /// Features of `n` splats in `channels` channels: smooth in the splat id plus noise.

@@ -1,9 +1,14 @@
-//! PLAS kernel shapes shared by every backend (`algorithms.md` §1.3–§1.5): the grid, the block
-//! lattice with its in-block permutation, and the 24 placements of a group of four. The CPU
-//! kernels in [`crate::backend::cpu::plas`] define what the GPU kernels compute.
+//! The PLAS family (`algorithms.md` §1.3–§1.5): `plas_blur`, `plas_reorder` and `plas_loss`,
+//! with the shapes every backend shares: the grid, the block lattice with its in-block
+//! permutation, and the 24 placements of a group of four. The provided methods of [`Plas`]
+//! check the arguments once, here (`check_shapes`), and call the backend's `run_plas_*`
+//! method; the CPU kernels in [`crate::backend::cpu::plas`] define what they compute.
 //!
 //! A grid is W×H cells of C f32 channels, cell-major (`cells[(y·W + x)·C + c]`). Cells with
 //! index ≥ `valid` are padding: they never move and never count in a loss.
+
+use super::buffers::{Buffers, DeviceBuffer};
+use crate::Result;
 
 /// Shape of a PLAS grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,9 +99,118 @@ const fn permutations() -> [[u8; 4]; 24] {
     out
 }
 
+/// PLAS kernels. Required: `run_plas_blur`, `run_plas_reorder` and `run_plas_loss`, which
+/// receive checked arguments; drivers call the provided `plas_blur`, `plas_reorder` and
+/// `plas_loss`. Bad lengths or block lattices are an error naming the kernel.
+pub trait Plas: Buffers {
+    /// PLAS blur (`algorithms.md` §1.3): `target` = box mean of width 2r+1 of `cells`, circular
+    /// in x, reflected in y (edge not repeated), the radius clamped per axis to ⌊(side − 1)/2⌋.
+    /// Defined by [`crate::backend::cpu::plas::plas_blur`].
+    fn plas_blur(
+        &self,
+        grid: &PlasGrid,
+        cells: &Self::Buffer<f32>,
+        radius: usize,
+        target: &mut Self::Buffer<f32>,
+    ) -> Result<()> {
+        check_shapes(
+            "plas_blur",
+            grid,
+            cells.len(),
+            target.len(),
+            None,
+            None,
+            None,
+        )
+        .map_err(|message| self.error(message))?;
+        self.run_plas_blur(grid, cells, radius, target)
+    }
+
+    /// One PLAS reorder (§1.4, correct swap direction): every group of four cells of every
+    /// block takes the placement of its vectors (and `index` entries) that minimises
+    /// Σ‖cell − target‖², the current one on ties; padding never moves; with `keys`, a vector
+    /// only moves between cells of equal key. Returns the loss of the processed valid cells
+    /// after the move (the stop rule's one readback). Defined by
+    /// [`crate::backend::cpu::plas::plas_reorder`].
+    fn plas_reorder(
+        &self,
+        grid: &PlasGrid,
+        cells: &mut Self::Buffer<f32>,
+        index: &mut Self::Buffer<u32>,
+        target: &Self::Buffer<f32>,
+        keys: Option<&Self::Buffer<u32>>,
+        blocks: &PlasBlocks,
+    ) -> Result<f64> {
+        check_shapes(
+            "plas_reorder",
+            grid,
+            cells.len(),
+            target.len(),
+            Some(index.len()),
+            keys.map(DeviceBuffer::len),
+            Some(blocks),
+        )
+        .map_err(|message| self.error(message))?;
+        self.run_plas_reorder(grid, cells, index, target, keys, blocks)
+    }
+
+    /// Σ‖cell − target‖² over the valid cells the block lattice covers (the loss a
+    /// configuration starts from). Defined by [`crate::backend::cpu::plas::plas_loss`].
+    fn plas_loss(
+        &self,
+        grid: &PlasGrid,
+        cells: &Self::Buffer<f32>,
+        target: &Self::Buffer<f32>,
+        blocks: &PlasBlocks,
+    ) -> Result<f64> {
+        check_shapes(
+            "plas_loss",
+            grid,
+            cells.len(),
+            target.len(),
+            None,
+            None,
+            Some(blocks),
+        )
+        .map_err(|message| self.error(message))?;
+        self.run_plas_loss(grid, cells, target, blocks)
+    }
+
+    /// [`Plas::plas_blur`] with `cells` and `target` checked against `grid`.
+    fn run_plas_blur(
+        &self,
+        grid: &PlasGrid,
+        cells: &Self::Buffer<f32>,
+        radius: usize,
+        target: &mut Self::Buffer<f32>,
+    ) -> Result<()>;
+
+    /// [`Plas::plas_reorder`] with every buffer checked against `grid` and `blocks` against
+    /// the grid.
+    fn run_plas_reorder(
+        &self,
+        grid: &PlasGrid,
+        cells: &mut Self::Buffer<f32>,
+        index: &mut Self::Buffer<u32>,
+        target: &Self::Buffer<f32>,
+        keys: Option<&Self::Buffer<u32>>,
+        blocks: &PlasBlocks,
+    ) -> Result<f64>;
+
+    /// [`Plas::plas_loss`] with `cells` and `target` checked against `grid` and `blocks`
+    /// against the grid.
+    fn run_plas_loss(
+        &self,
+        grid: &PlasGrid,
+        cells: &Self::Buffer<f32>,
+        target: &Self::Buffer<f32>,
+        blocks: &PlasBlocks,
+    ) -> Result<f64>;
+}
+
 /// Checks the buffer lengths of a PLAS kernel call against `grid`, and its block lattice when
-/// it has one (the shared argument rule of every backend).
-pub(crate) fn check_shapes(
+/// it has one (the argument rule of every backend, applied by [`Plas`]'s provided methods).
+fn check_shapes(
     kernel: &str,
     grid: &PlasGrid,
     cells: usize,
@@ -104,7 +218,7 @@ pub(crate) fn check_shapes(
     index: Option<usize>,
     keys: Option<usize>,
     blocks: Option<&PlasBlocks>,
-) -> crate::Result<(), String> {
+) -> Result<(), String> {
     let want = grid.cells() * grid.channels;
     if cells != want || target != want {
         return Err(format!(
@@ -137,7 +251,7 @@ pub(crate) fn check_shapes(
 
 /// Checks a block lattice against `grid`: an even side that fits, shifts inside the grid and
 /// an affine multiplier coprime with B².
-fn check_blocks(kernel: &str, grid: &PlasGrid, blocks: &PlasBlocks) -> crate::Result<(), String> {
+fn check_blocks(kernel: &str, grid: &PlasGrid, blocks: &PlasBlocks) -> Result<(), String> {
     let b = blocks.size;
     let area = (b * b) as u64;
     let coprime = {

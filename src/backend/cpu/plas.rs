@@ -6,6 +6,9 @@
 
 use rayon::prelude::*;
 
+use super::Cpu;
+use crate::Result;
+use crate::backend::Plas;
 use crate::backend::plas::{PERMUTATIONS, PlasBlocks, PlasGrid};
 
 /// Box mean of width 2r+1 in x (circular) then in y (reflect, edge not repeated), per channel,
@@ -279,6 +282,48 @@ pub fn plas_loss(grid: &PlasGrid, cells: &[f32], target: &[f32], blocks: &PlasBl
 #[inline]
 fn distance(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+impl Plas for Cpu {
+    fn run_plas_blur(
+        &self,
+        grid: &PlasGrid,
+        cells: &Vec<f32>,
+        radius: usize,
+        target: &mut Vec<f32>,
+    ) -> Result<()> {
+        plas_blur(grid, cells, radius, target);
+        Ok(())
+    }
+
+    fn run_plas_reorder(
+        &self,
+        grid: &PlasGrid,
+        cells: &mut Vec<f32>,
+        index: &mut Vec<u32>,
+        target: &Vec<f32>,
+        keys: Option<&Vec<u32>>,
+        blocks: &PlasBlocks,
+    ) -> Result<f64> {
+        Ok(plas_reorder(
+            grid,
+            cells,
+            index,
+            target,
+            keys.map(Vec::as_slice),
+            blocks,
+        ))
+    }
+
+    fn run_plas_loss(
+        &self,
+        grid: &PlasGrid,
+        cells: &Vec<f32>,
+        target: &Vec<f32>,
+        blocks: &PlasBlocks,
+    ) -> Result<f64> {
+        Ok(plas_loss(grid, cells, target, blocks))
+    }
 }
 
 #[cfg(test)]

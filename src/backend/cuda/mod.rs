@@ -7,6 +7,29 @@
 //!
 //! Every operation waits for the device before returning, so a failed launch or an illegal
 //! address comes back as [`crate::Error::Backend`] from the call that caused it.
+//!
+//! One file per kernel family: buffers here, `kmeans.rs`, `sort.rs`, `plas.rs`, each with its
+//! kernels' entry points (looked up by name from the family's PTX module) and its trait impl.
+
+/// Declares a family's kernel struct: one [`driver::Function`] field per entry point of its
+/// `.cu` file, named as the entry point (so the name cannot drift), looked up by `load`.
+macro_rules! entry_points {
+    ($(#[$doc:meta])* $name:ident { $($entry:ident),* $(,)? }) => {
+        $(#[$doc])*
+        pub(super) struct $name {
+            $($entry: super::driver::Function,)*
+        }
+
+        impl $name {
+            /// Looks every entry point up in the family's module.
+            pub(super) fn load(module: &super::driver::Module) -> crate::Result<Self> {
+                Ok($name {
+                    $($entry: module.function(stringify!($entry))?,)*
+                })
+            }
+        }
+    };
+}
 
 mod devices;
 mod driver;
@@ -18,9 +41,9 @@ mod sort;
 pub use devices::{CudaDeviceReport, devices};
 pub use driver::CudaBuffer;
 
-use driver::{Device, Function, Module};
+use driver::{Device, Module};
 
-use super::{Backend, Elem};
+use super::{Buffers, DeviceBuffer, Elem};
 use crate::{Error, Result};
 
 pub(crate) fn cuda_error(message: impl Into<String>) -> Error {
@@ -30,25 +53,32 @@ pub(crate) fn cuda_error(message: impl Into<String>) -> Error {
     }
 }
 
-/// The kernels, looked up once.
+/// Which arithmetic `kmeans_assign` uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AssignPrecision {
+    /// The backend's choice: today the f16 tensor-core kernel wherever it applies (rows of at
+    /// most 48 values, at least two centroids), else fp32.
+    #[default]
+    Auto,
+    /// Always the fp32 kernels.
+    Fp32,
+    /// The f16 tensor-core kernel wherever it applies (labels are still exact: points whose
+    /// best two distances are within its error bound are re-assigned in fp32).
+    F16,
+}
+
+/// How a [`CudaBackend`] runs its kernels. `Default` is what [`CudaBackend::new`] uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CudaOptions {
+    /// The arithmetic of `kmeans_assign`.
+    pub assign: AssignPrecision,
+}
+
+/// The kernels, looked up once: one struct per family, in the family's file.
 struct Kernels {
-    pack_centroids: Function,
-    assign_tiled: Function,
-    assign_simple: Function,
-    pack_centroids_f16: Function,
-    assign_f16: Function,
-    label_histogram: Function,
-    label_pairs: Function,
-    segment_sum: Function,
-    key_bits: Function,
-    radix_histogram: Function,
-    scan_exclusive: Function,
-    radix_scatter: Function,
-    plas_blur_rows: Function,
-    plas_blur_columns: Function,
-    plas_reorder: Function,
-    plas_reorder_wide: Function,
-    plas_loss: Function,
+    kmeans: kmeans::KmeansKernels,
+    sort: sort::SortKernels,
+    plas: plas::PlasKernels,
 }
 
 /// A CUDA device with splatpress's kernels loaded. Build once, run many kernels.
@@ -61,6 +91,7 @@ pub struct CudaBackend {
     device: Device,
     ordinal: usize,
     driver_version: i32,
+    options: CudaOptions,
 }
 
 impl std::fmt::Debug for CudaBackend {
@@ -69,22 +100,29 @@ impl std::fmt::Debug for CudaBackend {
             .field("ordinal", &self.ordinal)
             .field("name", &self.device.name)
             .field("driver_version", &self.driver_version)
+            .field("options", &self.options)
             .finish()
     }
 }
 
 impl CudaBackend {
-    /// Opens CUDA device 0 and loads the kernels. See [`CudaBackend::with_device`].
+    /// Opens CUDA device 0 and loads the kernels, with default options. See
+    /// [`CudaBackend::with_options`].
     pub fn new() -> Result<Self> {
         Self::with_device(0)
     }
 
-    /// Opens CUDA device `ordinal`: checks that the driver library is present (before any
-    /// driver call, since cudarc panics without it), that the driver is new enough for PTX
-    /// ISA 7.8 (R520+), that the GPU is not in a prohibited or taken exclusive compute mode,
-    /// and that the driver JIT-compiles our PTX. Each failure is an [`Error::Backend`] that
-    /// says what to do.
+    /// Opens CUDA device `ordinal` with default options. See [`CudaBackend::with_options`].
     pub fn with_device(ordinal: usize) -> Result<Self> {
+        Self::with_options(ordinal, CudaOptions::default())
+    }
+
+    /// Opens CUDA device `ordinal` to run with `options`: checks that the driver library is
+    /// present (before any driver call, since cudarc panics without it), that the driver is new
+    /// enough for PTX ISA 7.8 (R520+), that the GPU is not in a prohibited or taken exclusive
+    /// compute mode, and that the driver JIT-compiles our PTX. Each failure is an
+    /// [`Error::Backend`] that says what to do.
+    pub fn with_options(ordinal: usize, options: CudaOptions) -> Result<Self> {
         let driver_version = driver::init_driver()?;
         let device = Device::open(ordinal)?;
         let mut modules = Vec::new();
@@ -93,23 +131,9 @@ impl CudaBackend {
         }
         let (km, so, pl) = (&modules[0], &modules[1], &modules[2]);
         let kernels = Kernels {
-            pack_centroids: km.function("pack_centroids")?,
-            assign_tiled: km.function("kmeans_assign_tiled")?,
-            assign_simple: km.function("kmeans_assign_simple")?,
-            pack_centroids_f16: km.function("pack_centroids_f16")?,
-            assign_f16: km.function("kmeans_assign_f16")?,
-            label_histogram: km.function("label_histogram")?,
-            label_pairs: km.function("label_pairs")?,
-            segment_sum: km.function("segment_sum")?,
-            key_bits: so.function("key_bits")?,
-            radix_histogram: so.function("radix_histogram")?,
-            scan_exclusive: so.function("scan_exclusive")?,
-            radix_scatter: so.function("radix_scatter")?,
-            plas_blur_rows: pl.function("plas_blur_rows")?,
-            plas_blur_columns: pl.function("plas_blur_columns")?,
-            plas_reorder: pl.function("plas_reorder")?,
-            plas_reorder_wide: pl.function("plas_reorder_wide")?,
-            plas_loss: pl.function("plas_loss")?,
+            kmeans: kmeans::KmeansKernels::load(km)?,
+            sort: sort::SortKernels::load(so)?,
+            plas: plas::PlasKernels::load(pl)?,
         };
         Ok(CudaBackend {
             kernels,
@@ -118,7 +142,13 @@ impl CudaBackend {
             device,
             ordinal,
             driver_version,
+            options,
         })
+    }
+
+    /// The options this backend runs with.
+    pub fn options(&self) -> CudaOptions {
+        self.options
     }
 
     /// The device's name, e.g. "Tesla T4".
@@ -156,10 +186,14 @@ fn to_u32(value: usize, what: &str) -> Result<u32> {
     u32::try_from(value).map_err(|_| cuda_error(format!("{what} ({value}) exceeds 2^32")))
 }
 
-impl Backend for CudaBackend {
+impl<T> DeviceBuffer for CudaBuffer<T> {
+    fn len(&self) -> usize {
+        CudaBuffer::len(self)
+    }
+}
+
+impl Buffers for CudaBackend {
     type Buffer<T: Elem> = CudaBuffer<T>;
-    /// No pruning bounds yet: every assignment is a full pass.
-    type AssignState = ();
 
     fn name(&self) -> &'static str {
         "cuda"
@@ -177,10 +211,6 @@ impl Backend for CudaBackend {
         self.run("download", || self.device.copy_to_host(buf))
     }
 
-    fn write<T: Elem>(&self, buf: &mut CudaBuffer<T>, data: &[T]) -> Result<()> {
-        self.run("write", || self.device.copy_to_device(buf, data))
-    }
-
     fn zeros<T: Elem>(&self, len: usize) -> Result<CudaBuffer<T>> {
         self.run("zeros", || {
             let buf = self.device.allocate::<T>(len, "zeros")?;
@@ -189,68 +219,7 @@ impl Backend for CudaBackend {
         })
     }
 
-    fn kmeans_assign(
-        &self,
-        points: &CudaBuffer<f32>,
-        centroids: &CudaBuffer<f32>,
-        dim: usize,
-        labels: &mut CudaBuffer<u32>,
-        _state: &mut (),
-    ) -> Result<()> {
-        self.run("kmeans_assign", || {
-            self.assign(points, centroids, dim, labels)
-        })
-    }
-
-    fn kmeans_update(
-        &self,
-        points: &CudaBuffer<f32>,
-        labels: &CudaBuffer<u32>,
-        dim: usize,
-        k: usize,
-        sums: &mut CudaBuffer<f32>,
-        counts: &mut CudaBuffer<u32>,
-    ) -> Result<()> {
-        self.run("kmeans_update", || {
-            self.update(points, labels, dim, k, sums, counts)
-        })
-    }
-
-    fn sort_pairs(&self, keys: &mut CudaBuffer<u64>, values: &mut CudaBuffer<u32>) -> Result<()> {
-        self.run("sort_pairs", || self.sort(keys, values))
-    }
-
-    fn plas_blur(
-        &self,
-        grid: &crate::backend::plas::PlasGrid,
-        cells: &CudaBuffer<f32>,
-        radius: usize,
-        target: &mut CudaBuffer<f32>,
-    ) -> Result<()> {
-        self.run("plas_blur", || self.blur(grid, cells, radius, target))
-    }
-
-    fn plas_reorder(
-        &self,
-        grid: &crate::backend::plas::PlasGrid,
-        cells: &mut CudaBuffer<f32>,
-        index: &mut CudaBuffer<u32>,
-        target: &CudaBuffer<f32>,
-        keys: Option<&CudaBuffer<u32>>,
-        blocks: &crate::backend::plas::PlasBlocks,
-    ) -> Result<f64> {
-        self.run("plas_reorder", || {
-            self.reorder(grid, cells, index, target, keys, blocks)
-        })
-    }
-
-    fn plas_loss(
-        &self,
-        grid: &crate::backend::plas::PlasGrid,
-        cells: &CudaBuffer<f32>,
-        target: &CudaBuffer<f32>,
-        blocks: &crate::backend::plas::PlasBlocks,
-    ) -> Result<f64> {
-        self.run("plas_loss", || self.loss(grid, cells, target, blocks))
+    fn run_write<T: Elem>(&self, buf: &mut CudaBuffer<T>, data: &[T]) -> Result<()> {
+        self.run("write", || self.device.copy_to_device(buf, data))
     }
 }

@@ -13,7 +13,8 @@ use std::sync::MutexGuard;
 use super::driver::{Arg, Device};
 use super::{CudaBackend, CudaBuffer, cuda_error, to_u32};
 use crate::Result;
-use crate::backend::plas::{PlasBlocks, PlasGrid, check_shapes};
+use crate::backend::Plas;
+use crate::backend::plas::{PlasBlocks, PlasGrid};
 
 /// Threads per block of every PLAS kernel (`PLAS_THREADS` in kernels/plas.cu).
 const THREADS: u32 = 256;
@@ -23,6 +24,17 @@ const BLUR_THREADS: u32 = 64;
 /// Widest cell `plas_reorder` keeps in registers (`PLAS_MAX_C`); wider cells use
 /// `plas_reorder_wide`.
 const MAX_REGISTER_CHANNELS: usize = 16;
+
+entry_points!(
+    /// Entry points of `kernels/plas.cu`.
+    PlasKernels {
+        plas_blur_rows,
+        plas_blur_columns,
+        plas_reorder,
+        plas_reorder_wide,
+        plas_loss,
+    }
+);
 
 /// Device scratch kept between PLAS calls (grown on demand, never shrunk).
 #[derive(Default)]
@@ -107,70 +119,66 @@ impl CudaBackend {
             guard
         })
     }
+}
 
-    /// See [`crate::backend::Backend::plas_blur`].
-    pub(super) fn blur(
+impl Plas for CudaBackend {
+    /// `plas_blur_rows` (x, circular) into `target`, then `plas_blur_columns` (y, reflected)
+    /// in place, through the f64 prefix-sum scratch.
+    fn run_plas_blur(
         &self,
         grid: &PlasGrid,
         cells: &CudaBuffer<f32>,
         radius: usize,
         target: &mut CudaBuffer<f32>,
     ) -> Result<()> {
-        check_shapes(
-            "plas_blur",
-            grid,
-            cells.len(),
-            target.len(),
-            None,
-            None,
-            None,
-        )
-        .map_err(cuda_error)?;
-        let (w, h, c) = (grid.width, grid.height, grid.channels);
-        if c == 0 || w * h == 0 {
-            return Ok(());
-        }
-        to_u32(cells.len(), "plas_blur: grid values")?;
-        let prefix_len = (w * h + w.max(h))
-            .checked_mul(c)
-            .ok_or_else(|| cuda_error("plas_blur: grid too large"))?;
-        let (w32, h32, c32) = (w as u32, h as u32, c as u32);
-        let radius_x = radius.min((w - 1) / 2) as u32;
-        let radius_y = radius.min((h - 1) / 2) as u32;
-        let mut scratch = self.plas_scratch();
-        let prefix = scratch.prefix(&self.device, prefix_len)?;
-        self.kernels.plas_blur_rows.launch(
-            (h32 * c32).div_ceil(BLUR_THREADS),
-            BLUR_THREADS,
-            0,
-            &[
-                Arg::Ptr(cells.ptr()),
-                Arg::Ptr(target.ptr()),
-                Arg::Ptr(prefix),
-                Arg::U32(w32),
-                Arg::U32(h32),
-                Arg::U32(c32),
-                Arg::U32(radius_x),
-            ],
-        )?;
-        self.kernels.plas_blur_columns.launch(
-            (w32 * c32).div_ceil(BLUR_THREADS),
-            BLUR_THREADS,
-            0,
-            &[
-                Arg::Ptr(target.ptr()),
-                Arg::Ptr(prefix),
-                Arg::U32(w32),
-                Arg::U32(h32),
-                Arg::U32(c32),
-                Arg::U32(radius_y),
-            ],
-        )?;
-        self.device.synchronize("plas_blur")
+        self.run("plas_blur", || {
+            let (w, h, c) = (grid.width, grid.height, grid.channels);
+            if c == 0 || w * h == 0 {
+                return Ok(());
+            }
+            to_u32(cells.len(), "plas_blur: grid values")?;
+            let prefix_len = (w * h + w.max(h))
+                .checked_mul(c)
+                .ok_or_else(|| cuda_error("plas_blur: grid too large"))?;
+            let (w32, h32, c32) = (w as u32, h as u32, c as u32);
+            let radius_x = radius.min((w - 1) / 2) as u32;
+            let radius_y = radius.min((h - 1) / 2) as u32;
+            let mut scratch = self.plas_scratch();
+            let prefix = scratch.prefix(&self.device, prefix_len)?;
+            self.kernels.plas.plas_blur_rows.launch(
+                (h32 * c32).div_ceil(BLUR_THREADS),
+                BLUR_THREADS,
+                0,
+                &[
+                    Arg::Ptr(cells.ptr()),
+                    Arg::Ptr(target.ptr()),
+                    Arg::Ptr(prefix),
+                    Arg::U32(w32),
+                    Arg::U32(h32),
+                    Arg::U32(c32),
+                    Arg::U32(radius_x),
+                ],
+            )?;
+            self.kernels.plas.plas_blur_columns.launch(
+                (w32 * c32).div_ceil(BLUR_THREADS),
+                BLUR_THREADS,
+                0,
+                &[
+                    Arg::Ptr(target.ptr()),
+                    Arg::Ptr(prefix),
+                    Arg::U32(w32),
+                    Arg::U32(h32),
+                    Arg::U32(c32),
+                    Arg::U32(radius_y),
+                ],
+            )?;
+            self.device.synchronize("plas_blur")
+        })
     }
 
-    /// See [`crate::backend::Backend::plas_reorder`].
-    pub(super) fn reorder(
+    /// `plas_reorder`, or `plas_reorder_wide` for cells wider than `MAX_REGISTER_CHANNELS`;
+    /// one launch and an 8-byte read-back of the loss.
+    fn run_plas_reorder(
         &self,
         grid: &PlasGrid,
         cells: &mut CudaBuffer<f32>,
@@ -179,107 +187,91 @@ impl CudaBackend {
         keys: Option<&CudaBuffer<u32>>,
         blocks: &PlasBlocks,
     ) -> Result<f64> {
-        check_shapes(
-            "plas_reorder",
-            grid,
-            cells.len(),
-            target.len(),
-            Some(index.len()),
-            keys.map(CudaBuffer::len),
-            Some(blocks),
-        )
-        .map_err(cuda_error)?;
-        let c = grid.channels;
-        to_u32(cells.len().max(grid.cells()), "plas_reorder: grid values")?;
-        let (bx, by) = blocks.counts(grid);
-        let b = blocks.size;
-        let area = (b * b) as u64;
-        let groups_per_block = b * b / 4;
-        let groups = to_u32(bx * by * groups_per_block, "plas_reorder: groups")?;
-        let launch_blocks = groups.div_ceil(THREADS);
-        let mut scratch = self.plas_scratch();
-        let loss = scratch.loss_targets(&self.device, launch_blocks)?;
-        let kernel = if c <= MAX_REGISTER_CHANNELS {
-            &self.kernels.plas_reorder
-        } else {
-            &self.kernels.plas_reorder_wide
-        };
-        // Every value below is < W·H ≤ 2^32 (checked above; multiplier reduced mod B²).
-        let launched = kernel.launch(
-            launch_blocks,
-            THREADS,
-            0,
-            &[
-                Arg::Ptr(cells.ptr()),
-                Arg::Ptr(index.ptr()),
-                Arg::Ptr(target.ptr()),
-                Arg::Ptr(keys.map_or(0, CudaBuffer::ptr)),
-                Arg::U32(grid.width as u32),
-                Arg::U32(grid.height as u32),
-                Arg::U32(c as u32),
-                Arg::U32(grid.valid as u32),
-                Arg::U32(b as u32),
-                Arg::U32(blocks.shift_x as u32),
-                Arg::U32(blocks.shift_y as u32),
-                Arg::U32((blocks.multiplier % area) as u32),
-                Arg::U32(blocks.offset as u32),
-                Arg::U32(bx as u32),
-                Arg::U32(groups_per_block as u32),
-                Arg::U32(groups),
-                Arg::Ptr(loss.partial),
-                Arg::Ptr(loss.counter),
-                Arg::Ptr(loss.result),
-            ],
-        );
-        finish(&mut scratch, &self.device, launched)
+        self.run("plas_reorder", || {
+            let c = grid.channels;
+            to_u32(cells.len().max(grid.cells()), "plas_reorder: grid values")?;
+            let (bx, by) = blocks.counts(grid);
+            let b = blocks.size;
+            let area = (b * b) as u64;
+            let groups_per_block = b * b / 4;
+            let groups = to_u32(bx * by * groups_per_block, "plas_reorder: groups")?;
+            let launch_blocks = groups.div_ceil(THREADS);
+            let mut scratch = self.plas_scratch();
+            let loss = scratch.loss_targets(&self.device, launch_blocks)?;
+            let kernel = if c <= MAX_REGISTER_CHANNELS {
+                &self.kernels.plas.plas_reorder
+            } else {
+                &self.kernels.plas.plas_reorder_wide
+            };
+            // Every value below is < W·H ≤ 2^32 (checked above; multiplier reduced mod B²).
+            let launched = kernel.launch(
+                launch_blocks,
+                THREADS,
+                0,
+                &[
+                    Arg::Ptr(cells.ptr()),
+                    Arg::Ptr(index.ptr()),
+                    Arg::Ptr(target.ptr()),
+                    Arg::Ptr(keys.map_or(0, CudaBuffer::ptr)),
+                    Arg::U32(grid.width as u32),
+                    Arg::U32(grid.height as u32),
+                    Arg::U32(c as u32),
+                    Arg::U32(grid.valid as u32),
+                    Arg::U32(b as u32),
+                    Arg::U32(blocks.shift_x as u32),
+                    Arg::U32(blocks.shift_y as u32),
+                    Arg::U32((blocks.multiplier % area) as u32),
+                    Arg::U32(blocks.offset as u32),
+                    Arg::U32(bx as u32),
+                    Arg::U32(groups_per_block as u32),
+                    Arg::U32(groups),
+                    Arg::Ptr(loss.partial),
+                    Arg::Ptr(loss.counter),
+                    Arg::Ptr(loss.result),
+                ],
+            );
+            finish(&mut scratch, &self.device, launched)
+        })
     }
 
-    /// See [`crate::backend::Backend::plas_loss`].
-    pub(super) fn loss(
+    /// `plas_loss`: one launch and an 8-byte read-back.
+    fn run_plas_loss(
         &self,
         grid: &PlasGrid,
         cells: &CudaBuffer<f32>,
         target: &CudaBuffer<f32>,
         blocks: &PlasBlocks,
     ) -> Result<f64> {
-        check_shapes(
-            "plas_loss",
-            grid,
-            cells.len(),
-            target.len(),
-            None,
-            None,
-            Some(blocks),
-        )
-        .map_err(cuda_error)?;
-        to_u32(cells.len().max(grid.cells()), "plas_loss: grid values")?;
-        let (bx, by) = blocks.counts(grid);
-        let cols = bx * blocks.size;
-        let count = to_u32(cols * by * blocks.size, "plas_loss: cells")?;
-        let launch_blocks = count.div_ceil(THREADS);
-        let mut scratch = self.plas_scratch();
-        let loss = scratch.loss_targets(&self.device, launch_blocks)?;
-        let launched = self.kernels.plas_loss.launch(
-            launch_blocks,
-            THREADS,
-            0,
-            &[
-                Arg::Ptr(cells.ptr()),
-                Arg::Ptr(target.ptr()),
-                Arg::U32(grid.width as u32),
-                Arg::U32(grid.height as u32),
-                Arg::U32(grid.channels as u32),
-                Arg::U32(grid.valid as u32),
-                Arg::U32(blocks.shift_x as u32),
-                Arg::U32(blocks.shift_y as u32),
-                Arg::U32(cols as u32),
-                Arg::U32(count),
-                Arg::Ptr(loss.partial),
-                Arg::Ptr(loss.counter),
-                Arg::Ptr(loss.result),
-            ],
-        );
-        finish(&mut scratch, &self.device, launched)
+        self.run("plas_loss", || {
+            to_u32(cells.len().max(grid.cells()), "plas_loss: grid values")?;
+            let (bx, by) = blocks.counts(grid);
+            let cols = bx * blocks.size;
+            let count = to_u32(cols * by * blocks.size, "plas_loss: cells")?;
+            let launch_blocks = count.div_ceil(THREADS);
+            let mut scratch = self.plas_scratch();
+            let loss = scratch.loss_targets(&self.device, launch_blocks)?;
+            let launched = self.kernels.plas.plas_loss.launch(
+                launch_blocks,
+                THREADS,
+                0,
+                &[
+                    Arg::Ptr(cells.ptr()),
+                    Arg::Ptr(target.ptr()),
+                    Arg::U32(grid.width as u32),
+                    Arg::U32(grid.height as u32),
+                    Arg::U32(grid.channels as u32),
+                    Arg::U32(grid.valid as u32),
+                    Arg::U32(blocks.shift_x as u32),
+                    Arg::U32(blocks.shift_y as u32),
+                    Arg::U32(cols as u32),
+                    Arg::U32(count),
+                    Arg::Ptr(loss.partial),
+                    Arg::Ptr(loss.counter),
+                    Arg::Ptr(loss.result),
+                ],
+            );
+            finish(&mut scratch, &self.device, launched)
+        })
     }
 }
 

@@ -5,42 +5,55 @@
 use super::driver::Arg;
 use super::{CudaBackend, CudaBuffer, cuda_error, to_u32};
 use crate::Result;
+use crate::backend::Sort;
 
 /// Pairs per block of `radix_histogram` / `radix_scatter`.
 const RADIX_TILE: u32 = 2048;
 const RADIX_THREADS: u32 = 256;
 const SCAN_THREADS: u32 = 1024;
 
-impl CudaBackend {
-    /// See [`crate::backend::Backend::sort_pairs`].
-    pub(super) fn sort(
+entry_points!(
+    /// Entry points of `kernels/sort.cu`.
+    SortKernels {
+        key_bits,
+        radix_histogram,
+        scan_exclusive,
+        radix_scatter,
+    }
+);
+
+impl Sort for CudaBackend {
+    fn run_sort_pairs(
         &self,
         keys: &mut CudaBuffer<u64>,
         values: &mut CudaBuffer<u32>,
     ) -> Result<()> {
-        crate::backend::sort_lengths(keys.len(), values.len()).map_err(cuda_error)?;
-        let n = to_u32(keys.len(), "number of keys")?;
-        if n < 2 {
-            return Ok(());
-        }
-        // Which bits vary? One reduction and a 16-byte read-back.
-        let bits = self.device.allocate::<u64>(2, "key bits")?;
-        self.device.copy_to_device(&bits, &[0, u64::MAX])?;
-        self.kernels.key_bits.launch(
-            n.div_ceil(RADIX_THREADS).min(1024),
-            RADIX_THREADS,
-            0,
-            &[Arg::Ptr(keys.ptr()), Arg::U32(n), Arg::Ptr(bits.ptr())],
-        )?;
-        let found = self.device.copy_to_host(&bits)?;
-        let varying = found[0] ^ found[1];
-        let shifts: Vec<u32> = (0..8u32)
-            .map(|d| 8 * d)
-            .filter(|&s| (varying >> s) & 0xff != 0)
-            .collect();
-        self.radix_passes(keys, values, n, &shifts)
+        self.run("sort_pairs", || {
+            let n = to_u32(keys.len(), "number of keys")?;
+            if n < 2 {
+                return Ok(());
+            }
+            // Which bits vary? One reduction and a 16-byte read-back.
+            let bits = self.device.allocate::<u64>(2, "key bits")?;
+            self.device.copy_to_device(&bits, &[0, u64::MAX])?;
+            self.kernels.sort.key_bits.launch(
+                n.div_ceil(RADIX_THREADS).min(1024),
+                RADIX_THREADS,
+                0,
+                &[Arg::Ptr(keys.ptr()), Arg::U32(n), Arg::Ptr(bits.ptr())],
+            )?;
+            let found = self.device.copy_to_host(&bits)?;
+            let varying = found[0] ^ found[1];
+            let shifts: Vec<u32> = (0..8u32)
+                .map(|d| 8 * d)
+                .filter(|&s| (varying >> s) & 0xff != 0)
+                .collect();
+            self.radix_passes(keys, values, n, &shifts)
+        })
     }
+}
 
+impl CudaBackend {
     /// One stable pass per digit at `shifts` (least significant first) over the first `n`
     /// pairs; the result ends up back in `keys` / `values`.
     pub(super) fn radix_passes(
@@ -69,7 +82,7 @@ impl CudaBackend {
         let mut from = (keys.ptr(), values.ptr());
         let mut to = (keys_tmp.ptr(), values_tmp.ptr());
         for &shift in shifts {
-            self.kernels.radix_histogram.launch(
+            self.kernels.sort.radix_histogram.launch(
                 num_blocks,
                 RADIX_THREADS,
                 0,
@@ -82,7 +95,7 @@ impl CudaBackend {
                 ],
             )?;
             self.scan(&hist, hist_len)?;
-            self.kernels.radix_scatter.launch(
+            self.kernels.sort.radix_scatter.launch(
                 num_blocks,
                 RADIX_THREADS,
                 0,
@@ -108,8 +121,11 @@ impl CudaBackend {
 
     /// In-place exclusive scan of the first `n` u32 of `data`.
     pub(super) fn scan(&self, data: &CudaBuffer<u32>, n: u32) -> Result<()> {
-        self.kernels
-            .scan_exclusive
-            .launch(1, SCAN_THREADS, 0, &[Arg::Ptr(data.ptr()), Arg::U32(n)])
+        self.kernels.sort.scan_exclusive.launch(
+            1,
+            SCAN_THREADS,
+            0,
+            &[Arg::Ptr(data.ptr()), Arg::U32(n)],
+        )
     }
 }

@@ -13,7 +13,7 @@ use crate::backend::Elem;
 pub(crate) const CHUNK_GRANULE: u64 = 64 * 2880;
 
 /// A device buffer of `len` values of `T`, stored in chunks of `chunk_len` values (the last
-/// may be shorter). Almost always one chunk; see [`CHUNK_GRANULE`].
+/// may be shorter). Almost always one chunk; see `CHUNK_GRANULE`.
 #[derive(Debug)]
 pub struct GpuBuffer<T> {
     pub(crate) chunks: Vec<wgpu::Buffer>,

@@ -61,7 +61,7 @@ impl AdapterReport {
 }
 
 /// Every adapter wgpu can see (backends from `WGPU_BACKEND`, default all), best first in
-/// the order [`open`] would try them.
+/// the order `open` would try them.
 pub fn adapters() -> Vec<AdapterReport> {
     let instance =
         wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());

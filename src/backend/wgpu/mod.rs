@@ -5,6 +5,10 @@
 //! Every operation runs inside wgpu error scopes and waits for the device, so a validation
 //! error, an out-of-memory or a lost device comes back as [`crate::Error::Backend`] from the
 //! call that caused it; nothing panics.
+//!
+//! One file per kernel family: buffers here (with the context, pipeline and dispatch helpers
+//! the families share; chunked storage in `buffer.rs`), `kmeans.rs`, `sort.rs`, `plas.rs`.
+//! `shaders.rs` registers the WGSL files.
 
 mod buffer;
 mod context;
@@ -20,9 +24,9 @@ use wgpu::util::DeviceExt;
 
 pub use buffer::GpuBuffer;
 pub use context::{AdapterReport, adapters};
-use shaders::{AssignShape, Kernel, Params};
+use shaders::{AssignVariant, Kernel, Params};
 
-use super::{Backend, Elem};
+use super::{Buffers, DeviceBuffer, Elem};
 use crate::{Error, Result};
 
 /// How to choose and configure the adapter.
@@ -47,7 +51,7 @@ pub struct WgpuOptions {
 pub struct WgpuBackend {
     ctx: context::Context,
     options: WgpuOptions,
-    pipelines: Mutex<HashMap<(Kernel, Option<AssignShape>), wgpu::ComputePipeline>>,
+    pipelines: Mutex<HashMap<(Kernel, Option<AssignVariant>), wgpu::ComputePipeline>>,
 }
 
 impl std::fmt::Debug for WgpuBackend {
@@ -134,13 +138,13 @@ impl WgpuBackend {
     fn pipeline(
         &self,
         kernel: Kernel,
-        shape: Option<AssignShape>,
+        variant: Option<AssignVariant>,
     ) -> Result<wgpu::ComputePipeline> {
         let mut cache = self
             .pipelines
             .lock()
             .map_err(|_| backend_error("pipeline cache poisoned by an earlier panic"))?;
-        if let Some(p) = cache.get(&(kernel, shape)) {
+        if let Some(p) = cache.get(&(kernel, variant)) {
             return Ok(p.clone());
         }
         if kernel.uses_subgroups() && !self.ctx.subgroups {
@@ -149,7 +153,7 @@ impl WgpuBackend {
                 kernel.name()
             )));
         }
-        let source = shaders::source(kernel, shape);
+        let source = shaders::source(kernel, variant);
         let device = &self.ctx.device;
         let descriptor = wgpu::ShaderModuleDescriptor {
             label: Some(kernel.name()),
@@ -160,10 +164,10 @@ impl WgpuBackend {
             // clamps and loop counters. Every index it uses is in bounds by construction:
             // workgroup-array indices are bounded by the loop conditions over the tile sizes,
             // and storage indices are guarded by `row < n`, `d < DIM` and `c < centroid_end`,
-            // which `assign` keeps within the bound buffers (a window of `n` rows, a centroid
-            // part holding [centroid_base, centroid_end), `k` norms, labels and distances for
-            // every row). Every loop steps a counter towards a bound that cannot wrap
-            // (`assign` rejects k within a tile of 2^32).
+            // which `run_kmeans_assign` keeps within the bound buffers (a window of `n` rows, a
+            // centroid part holding [centroid_base, centroid_end), `k` norms, labels and
+            // distances for every row). Every loop steps a counter towards a bound that cannot
+            // wrap (`run_kmeans_assign` rejects k within a tile of 2^32).
             unsafe {
                 device.create_shader_module_trusted(
                     descriptor,
@@ -181,7 +185,7 @@ impl WgpuBackend {
             compilation_options: Default::default(),
             cache: None,
         });
-        cache.insert((kernel, shape), pipeline.clone());
+        cache.insert((kernel, variant), pipeline.clone());
         Ok(pipeline)
     }
 
@@ -191,7 +195,7 @@ impl WgpuBackend {
         &self,
         encoder: &mut wgpu::CommandEncoder,
         kernel: Kernel,
-        shape: Option<AssignShape>,
+        variant: Option<AssignVariant>,
         params: Params,
         bindings: &[wgpu::BindingResource<'_>],
         groups: u32,
@@ -207,7 +211,7 @@ impl WgpuBackend {
                 contents: bytemuck::bytes_of(&params),
                 usage: wgpu::BufferUsages::UNIFORM,
             });
-        self.dispatch_uniform(encoder, kernel, shape, &uniform, bindings, groups)
+        self.dispatch_uniform(encoder, kernel, variant, &uniform, bindings, groups)
     }
 
     /// [`Self::dispatch`] with the parameters already in `uniform` (binding 0).
@@ -215,7 +219,7 @@ impl WgpuBackend {
         &self,
         encoder: &mut wgpu::CommandEncoder,
         kernel: Kernel,
-        shape: Option<AssignShape>,
+        variant: Option<AssignVariant>,
         uniform: &wgpu::Buffer,
         bindings: &[wgpu::BindingResource<'_>],
         groups: u32,
@@ -223,7 +227,7 @@ impl WgpuBackend {
         if groups == 0 {
             return Ok(());
         }
-        let pipeline = self.pipeline(kernel, shape)?;
+        let pipeline = self.pipeline(kernel, variant)?;
         let device = &self.ctx.device;
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 0,
@@ -282,10 +286,14 @@ fn to_u32(value: usize, what: &str) -> Result<u32> {
     u32::try_from(value).map_err(|_| backend_error(format!("{what} ({value}) exceeds 2^32")))
 }
 
-impl Backend for WgpuBackend {
+impl<T> DeviceBuffer for GpuBuffer<T> {
+    fn len(&self) -> usize {
+        GpuBuffer::len(self)
+    }
+}
+
+impl Buffers for WgpuBackend {
     type Buffer<T: Elem> = GpuBuffer<T>;
-    /// No pruning bounds yet: every assignment is a full pass.
-    type AssignState = ();
 
     fn name(&self) -> &'static str {
         "wgpu"
@@ -303,76 +311,11 @@ impl Backend for WgpuBackend {
         self.scoped("download", || self.read_chunks(buf))
     }
 
-    fn write<T: Elem>(&self, buf: &mut GpuBuffer<T>, data: &[T]) -> Result<()> {
-        self.scoped("write", || self.write_chunks(buf, data))
-    }
-
     fn zeros<T: Elem>(&self, len: usize) -> Result<GpuBuffer<T>> {
         self.scoped("zeros", || self.allocate::<T>(len, "zeros"))
     }
 
-    fn kmeans_assign(
-        &self,
-        points: &GpuBuffer<f32>,
-        centroids: &GpuBuffer<f32>,
-        dim: usize,
-        labels: &mut GpuBuffer<u32>,
-        _state: &mut (),
-    ) -> Result<()> {
-        self.scoped("kmeans_assign", || {
-            self.assign(points, centroids, dim, labels)
-        })
-    }
-
-    fn kmeans_update(
-        &self,
-        points: &GpuBuffer<f32>,
-        labels: &GpuBuffer<u32>,
-        dim: usize,
-        k: usize,
-        sums: &mut GpuBuffer<f32>,
-        counts: &mut GpuBuffer<u32>,
-    ) -> Result<()> {
-        self.scoped("kmeans_update", || {
-            self.update(points, labels, dim, k, sums, counts)
-        })
-    }
-
-    fn sort_pairs(&self, keys: &mut GpuBuffer<u64>, values: &mut GpuBuffer<u32>) -> Result<()> {
-        self.scoped("sort_pairs", || self.sort(keys, values))
-    }
-
-    fn plas_blur(
-        &self,
-        grid: &crate::backend::plas::PlasGrid,
-        cells: &GpuBuffer<f32>,
-        radius: usize,
-        target: &mut GpuBuffer<f32>,
-    ) -> Result<()> {
-        self.scoped("plas_blur", || self.blur(grid, cells, radius, target))
-    }
-
-    fn plas_reorder(
-        &self,
-        grid: &crate::backend::plas::PlasGrid,
-        cells: &mut GpuBuffer<f32>,
-        index: &mut GpuBuffer<u32>,
-        target: &GpuBuffer<f32>,
-        keys: Option<&GpuBuffer<u32>>,
-        blocks: &crate::backend::plas::PlasBlocks,
-    ) -> Result<f64> {
-        self.scoped("plas_reorder", || {
-            self.reorder(grid, cells, index, target, keys, blocks)
-        })
-    }
-
-    fn plas_loss(
-        &self,
-        grid: &crate::backend::plas::PlasGrid,
-        cells: &GpuBuffer<f32>,
-        target: &GpuBuffer<f32>,
-        blocks: &crate::backend::plas::PlasBlocks,
-    ) -> Result<f64> {
-        self.scoped("plas_loss", || self.loss(grid, cells, target, blocks))
+    fn run_write<T: Elem>(&self, buf: &mut GpuBuffer<T>, data: &[T]) -> Result<()> {
+        self.scoped("write", || self.write_chunks(buf, data))
     }
 }

@@ -10,7 +10,8 @@ use wgpu::util::DeviceExt;
 use super::shaders::{Kernel, WORKGROUP};
 use super::{GpuBuffer, WgpuBackend, backend_error, bind, to_u32};
 use crate::Result;
-use crate::backend::plas::{PlasBlocks, PlasGrid, check_shapes};
+use crate::backend::Plas;
+use crate::backend::plas::{PlasBlocks, PlasGrid};
 
 /// Per-call scalars of a PLAS kernel, mirrored by `struct PlasParams` in
 /// `wgsl/plas_common.wgsl` (field meanings are documented there). A unit test checks both
@@ -48,77 +49,70 @@ const MAX_BLOCK_AREA: u64 = 1 << 24;
 /// stay under llvmpipe's 65,535 per invocation (past it loops end early without an error).
 const MAX_LINE: usize = 32_000;
 
-impl WgpuBackend {
-    /// See [`crate::backend::Backend::plas_blur`].
-    pub(super) fn blur(
+impl Plas for WgpuBackend {
+    /// `plas_blur.wgsl` twice: rows (x, circular) into a scratch buffer, then columns (y,
+    /// reflected) into `target`.
+    fn run_plas_blur(
         &self,
         grid: &PlasGrid,
         cells: &GpuBuffer<f32>,
         radius: usize,
         target: &mut GpuBuffer<f32>,
     ) -> Result<()> {
-        check_shapes(
-            "plas_blur",
-            grid,
-            cells.len(),
-            target.len(),
-            None,
-            None,
-            None,
-        )
-        .map_err(backend_error)?;
-        let (w, h, c) = (grid.width, grid.height, grid.channels);
-        if c == 0 || w * h == 0 {
-            return Ok(());
-        }
-        if w > MAX_LINE || h > MAX_LINE {
-            return Err(backend_error(format!(
-                "plas_blur: a {w}×{h} grid has lines longer than {MAX_LINE} cells"
-            )));
-        }
-        let src = self.whole(cells, "the PLAS grid")?;
-        let dst = self.whole(target, "the PLAS target")?;
-        let scratch = self.raw_buffer(
-            (w * h * c * 4) as u64,
-            "plas blur rows",
-            wgpu::BufferUsages::STORAGE,
-        );
-        let base = PlasParams {
-            width: to_u32(w, "grid width")?,
-            height: to_u32(h, "grid height")?,
-            channels: to_u32(c, "channels")?,
-            ..PlasParams::default()
-        };
-        let rows = PlasParams {
-            total: to_u32(h * c, "rows × channels")?,
-            radius: to_u32(radius.min((w - 1) / 2), "radius")?,
-            axis: 0,
-            ..base
-        };
-        let columns = PlasParams {
-            total: to_u32(w * c, "columns × channels")?,
-            radius: to_u32(radius.min((h - 1) / 2), "radius")?,
-            axis: 1,
-            ..base
-        };
-        let mut encoder = self.encoder("plas_blur");
-        for (params, from, to) in [(rows, src, &scratch), (columns, &scratch, dst)] {
-            let uniform = self.plas_uniform(&params);
-            self.dispatch_uniform(
-                &mut encoder,
-                Kernel::PlasBlur,
-                None,
-                &uniform,
-                &[bind(from), bind(to)],
-                params.total.div_ceil(WORKGROUP),
-            )?;
-        }
-        self.ctx.queue.submit([encoder.finish()]);
-        Ok(())
+        self.scoped("plas_blur", || {
+            let (w, h, c) = (grid.width, grid.height, grid.channels);
+            if c == 0 || w * h == 0 {
+                return Ok(());
+            }
+            if w > MAX_LINE || h > MAX_LINE {
+                return Err(backend_error(format!(
+                    "plas_blur: a {w}×{h} grid has lines longer than {MAX_LINE} cells"
+                )));
+            }
+            let src = self.whole(cells, "the PLAS grid")?;
+            let dst = self.whole(target, "the PLAS target")?;
+            let scratch = self.raw_buffer(
+                (w * h * c * 4) as u64,
+                "plas blur rows",
+                wgpu::BufferUsages::STORAGE,
+            );
+            let base = PlasParams {
+                width: to_u32(w, "grid width")?,
+                height: to_u32(h, "grid height")?,
+                channels: to_u32(c, "channels")?,
+                ..PlasParams::default()
+            };
+            let rows = PlasParams {
+                total: to_u32(h * c, "rows × channels")?,
+                radius: to_u32(radius.min((w - 1) / 2), "radius")?,
+                axis: 0,
+                ..base
+            };
+            let columns = PlasParams {
+                total: to_u32(w * c, "columns × channels")?,
+                radius: to_u32(radius.min((h - 1) / 2), "radius")?,
+                axis: 1,
+                ..base
+            };
+            let mut encoder = self.encoder("plas_blur");
+            for (params, from, to) in [(rows, src, &scratch), (columns, &scratch, dst)] {
+                let uniform = self.plas_uniform(&params);
+                self.dispatch_uniform(
+                    &mut encoder,
+                    Kernel::PlasBlur,
+                    None,
+                    &uniform,
+                    &[bind(from), bind(to)],
+                    params.total.div_ceil(WORKGROUP),
+                )?;
+            }
+            self.ctx.queue.submit([encoder.finish()]);
+            Ok(())
+        })
     }
 
-    /// See [`crate::backend::Backend::plas_reorder`].
-    pub(super) fn reorder(
+    /// `plas_reorder.wgsl` (one partial loss per workgroup), reduced by `plas_reduce.wgsl`.
+    fn run_plas_reorder(
         &self,
         grid: &PlasGrid,
         cells: &mut GpuBuffer<f32>,
@@ -127,97 +121,83 @@ impl WgpuBackend {
         keys: Option<&GpuBuffer<u32>>,
         blocks: &PlasBlocks,
     ) -> Result<f64> {
-        check_shapes(
-            "plas_reorder",
-            grid,
-            cells.len(),
-            target.len(),
-            Some(index.len()),
-            keys.map(GpuBuffer::len),
-            Some(blocks),
-        )
-        .map_err(backend_error)?;
-        let mut params = self.lattice(grid, blocks, "plas_reorder")?;
-        let (bx, by) = blocks.counts(grid);
-        let groups = bx * by * (blocks.size * blocks.size / 4);
-        params.total = to_u32(groups, "groups of four")?;
-        params.has_keys = u32::from(keys.is_some());
-        if groups == 0 || grid.channels == 0 {
-            return Ok(0.0);
-        }
-        let cell_buf = self.whole(cells, "the PLAS grid")?;
-        let index_buf = self.whole(index, "the PLAS index")?;
-        let target_buf = self.whole(target, "the PLAS target")?;
-        // A 16-byte stand-in keeps the binding valid when there are no keys.
-        let no_keys;
-        let key_buf = match keys {
-            Some(k) => self.whole(k, "the PLAS keys")?,
-            None => {
-                no_keys = self.raw_buffer(16, "no plas keys", wgpu::BufferUsages::STORAGE);
-                &no_keys
+        self.scoped("plas_reorder", || {
+            let mut params = self.lattice(grid, blocks, "plas_reorder")?;
+            let (bx, by) = blocks.counts(grid);
+            let groups = bx * by * (blocks.size * blocks.size / 4);
+            params.total = to_u32(groups, "groups of four")?;
+            params.has_keys = u32::from(keys.is_some());
+            if groups == 0 || grid.channels == 0 {
+                return Ok(0.0);
             }
-        };
-        self.partial_sum(
-            params,
-            "plas_reorder",
-            |encoder, uniform, partials, groups| {
-                self.dispatch_uniform(
-                    encoder,
-                    Kernel::PlasReorder,
-                    None,
-                    uniform,
-                    &[
-                        bind(cell_buf),
-                        bind(index_buf),
-                        bind(target_buf),
-                        bind(key_buf),
-                        bind(partials),
-                    ],
-                    groups,
-                )
-            },
-        )
+            let cell_buf = self.whole(cells, "the PLAS grid")?;
+            let index_buf = self.whole(index, "the PLAS index")?;
+            let target_buf = self.whole(target, "the PLAS target")?;
+            // A 16-byte stand-in keeps the binding valid when there are no keys.
+            let no_keys;
+            let key_buf = match keys {
+                Some(k) => self.whole(k, "the PLAS keys")?,
+                None => {
+                    no_keys = self.raw_buffer(16, "no plas keys", wgpu::BufferUsages::STORAGE);
+                    &no_keys
+                }
+            };
+            self.partial_sum(
+                params,
+                "plas_reorder",
+                |encoder, uniform, partials, groups| {
+                    self.dispatch_uniform(
+                        encoder,
+                        Kernel::PlasReorder,
+                        None,
+                        uniform,
+                        &[
+                            bind(cell_buf),
+                            bind(index_buf),
+                            bind(target_buf),
+                            bind(key_buf),
+                            bind(partials),
+                        ],
+                        groups,
+                    )
+                },
+            )
+        })
     }
 
-    /// See [`crate::backend::Backend::plas_loss`].
-    pub(super) fn loss(
+    /// `plas_loss.wgsl` (one partial loss per workgroup), reduced by `plas_reduce.wgsl`.
+    fn run_plas_loss(
         &self,
         grid: &PlasGrid,
         cells: &GpuBuffer<f32>,
         target: &GpuBuffer<f32>,
         blocks: &PlasBlocks,
     ) -> Result<f64> {
-        check_shapes(
-            "plas_loss",
-            grid,
-            cells.len(),
-            target.len(),
-            None,
-            None,
-            Some(blocks),
-        )
-        .map_err(backend_error)?;
-        let mut params = self.lattice(grid, blocks, "plas_loss")?;
-        let (bx, by) = blocks.counts(grid);
-        let covered = bx * blocks.size * by * blocks.size;
-        params.total = to_u32(covered, "covered cells")?;
-        if covered == 0 || grid.channels == 0 {
-            return Ok(0.0);
-        }
-        let cell_buf = self.whole(cells, "the PLAS grid")?;
-        let target_buf = self.whole(target, "the PLAS target")?;
-        self.partial_sum(params, "plas_loss", |encoder, uniform, partials, groups| {
-            self.dispatch_uniform(
-                encoder,
-                Kernel::PlasLoss,
-                None,
-                uniform,
-                &[bind(cell_buf), bind(target_buf), bind(partials)],
-                groups,
-            )
+        self.scoped("plas_loss", || {
+            let mut params = self.lattice(grid, blocks, "plas_loss")?;
+            let (bx, by) = blocks.counts(grid);
+            let covered = bx * blocks.size * by * blocks.size;
+            params.total = to_u32(covered, "covered cells")?;
+            if covered == 0 || grid.channels == 0 {
+                return Ok(0.0);
+            }
+            let cell_buf = self.whole(cells, "the PLAS grid")?;
+            let target_buf = self.whole(target, "the PLAS target")?;
+            self.partial_sum(params, "plas_loss", |encoder, uniform, partials, groups| {
+                self.dispatch_uniform(
+                    encoder,
+                    Kernel::PlasLoss,
+                    None,
+                    uniform,
+                    &[bind(cell_buf), bind(target_buf), bind(partials)],
+                    groups,
+                )
+            })
         })
     }
+}
 
+impl WgpuBackend {
     /// The grid and block-lattice fields of a reorder or loss call (`total` still unset).
     fn lattice(&self, grid: &PlasGrid, blocks: &PlasBlocks, kernel: &str) -> Result<PlasParams> {
         let area = (blocks.size * blocks.size) as u64;

@@ -168,12 +168,12 @@ impl Kernel {
 /// Loop iterations one `kmeans_assign` invocation may run per dispatch: half of
 /// llvmpipe/lavapipe's limit (`LP_MAX_TGSI_LOOP_ITERATIONS` = 65,535, one counter shared by
 /// every loop of a shader and never reset; past it the loops are left early and the labels
-/// come out wrong without any error). See [`AssignShape::centroids_per_dispatch`].
+/// come out wrong without any error). See [`AssignVariant::centroids_per_dispatch`].
 pub(crate) const ASSIGN_LOOP_BUDGET: u32 = 32 * 1024;
 
-/// Compile-time shape of one `kmeans_assign` (and `centroid_norms`) pipeline.
+/// Compile-time variant of one `kmeans_assign` (and `centroid_norms`) pipeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct AssignShape {
+pub(crate) struct AssignVariant {
     /// Values per row (`DIM`).
     pub dim: u32,
     /// Dimensions of the row and centroid tiles staged in workgroup memory at a time (`DC`).
@@ -184,8 +184,8 @@ pub(crate) struct AssignShape {
     pub f16: bool,
 }
 
-impl AssignShape {
-    /// The shape used for rows of `dim` values: chunks of at most 12 dimensions (the tiles
+impl AssignVariant {
+    /// The variant used for rows of `dim` values: chunks of at most 12 dimensions (the tiles
     /// then fit 16 KiB of workgroup memory), chosen to keep both the zero padding of the last
     /// chunk and the number of chunks (two barriers each) small: 45 → 5 × 9, 64 → 6 × 11.
     pub(crate) fn for_dim(dim: u32, f16: bool) -> Self {
@@ -197,7 +197,7 @@ impl AssignShape {
         let dims_per_chunk = (1..=ASSIGN_MAX_CHUNK.min(dim))
             .min_by_key(|&chunk| cost(chunk))
             .unwrap_or(1);
-        AssignShape {
+        AssignVariant {
             dim,
             dims_per_chunk,
             tile: ASSIGN_TILE,
@@ -251,23 +251,24 @@ impl AssignShape {
     }
 }
 
-/// The full WGSL source of `kernel` (`shape` is used by `kmeans_assign` and `centroid_norms` only).
-pub(crate) fn source(kernel: Kernel, shape: Option<AssignShape>) -> String {
+/// The full WGSL source of `kernel` (`variant` is used by `kmeans_assign` and `centroid_norms`
+/// only).
+pub(crate) fn source(kernel: Kernel, variant: Option<AssignVariant>) -> String {
     let mut text = String::new();
     let f16 = match kernel {
         Kernel::ToF16 => true,
-        Kernel::KmeansAssign | Kernel::CentroidNorms => shape.is_some_and(|s| s.f16),
+        Kernel::KmeansAssign | Kernel::CentroidNorms => variant.is_some_and(|s| s.f16),
         _ => false,
     };
     if f16 {
         text.push_str("enable f16;\n");
     }
     if matches!(kernel, Kernel::KmeansAssign | Kernel::CentroidNorms) {
-        let shape = shape.unwrap_or(AssignShape::for_dim(1, false));
-        let scalar = if shape.f16 { "f16" } else { "f32" };
+        let variant = variant.unwrap_or(AssignVariant::for_dim(1, false));
+        let scalar = if variant.f16 { "f16" } else { "f32" };
         text.push_str(&format!(
             "alias Scalar = {scalar};\nconst DIM: u32 = {}u;\nconst DC: u32 = {}u;\n",
-            shape.dim, shape.dims_per_chunk
+            variant.dim, variant.dims_per_chunk
         ));
     }
     text.push_str(COMMON);
@@ -292,13 +293,13 @@ mod tests {
     }
 
     /// Every variant of every kernel the host can build.
-    fn variants() -> Vec<(Kernel, Option<AssignShape>)> {
+    fn variants() -> Vec<(Kernel, Option<AssignVariant>)> {
         let mut all = Vec::new();
         for kernel in Kernel::ALL {
             if matches!(kernel, Kernel::KmeansAssign | Kernel::CentroidNorms) {
                 for dim in [1, 3, 9, 24, 45, 64] {
                     for f16 in [false, true] {
-                        all.push((kernel, Some(AssignShape::for_dim(dim, f16))));
+                        all.push((kernel, Some(AssignVariant::for_dim(dim, f16))));
                     }
                 }
             } else {
@@ -308,15 +309,15 @@ mod tests {
         all
     }
 
-    fn uses_f16(kernel: Kernel, shape: Option<AssignShape>) -> bool {
-        kernel == Kernel::ToF16 || shape.is_some_and(|s| s.f16)
+    fn uses_f16(kernel: Kernel, variant: Option<AssignVariant>) -> bool {
+        kernel == Kernel::ToF16 || variant.is_some_and(|s| s.f16)
     }
 
     #[test]
     fn every_kernel_validates_with_and_without_optional_features() {
-        for (kernel, shape) in variants() {
-            let text = source(kernel, shape);
-            let needs_f16 = uses_f16(kernel, shape);
+        for (kernel, variant) in variants() {
+            let text = source(kernel, variant);
+            let needs_f16 = uses_f16(kernel, variant);
             let mut base = if needs_f16 {
                 Capabilities::SHADER_FLOAT16
             } else {
@@ -337,7 +338,7 @@ mod tests {
                 Capabilities::SUBGROUP | Capabilities::SUBGROUP_BARRIER,
             ] {
                 if let Err(e) = validate(&text, base | extra) {
-                    panic!("{} {shape:?} with {:?}: {e}", kernel.name(), base | extra);
+                    panic!("{} {variant:?} with {:?}: {e}", kernel.name(), base | extra);
                 }
             }
             // f16 kernels must be rejected by a device without SHADER_F16, so the host may
@@ -345,7 +346,7 @@ mod tests {
             if needs_f16 {
                 assert!(
                     validate(&text, Capabilities::empty()).is_err(),
-                    "{} {shape:?} validated without f16",
+                    "{} {variant:?} validated without f16",
                     kernel.name()
                 );
             }
@@ -354,9 +355,9 @@ mod tests {
 
     #[test]
     fn workgroup_sizes_and_params_match_the_host() {
-        for (kernel, shape) in variants() {
-            let text = source(kernel, shape);
-            let mut caps = if uses_f16(kernel, shape) {
+        for (kernel, variant) in variants() {
+            let text = source(kernel, variant);
+            let mut caps = if uses_f16(kernel, variant) {
                 Capabilities::SHADER_FLOAT16
             } else {
                 Capabilities::empty()
@@ -407,42 +408,42 @@ mod tests {
     fn assign_dispatches_stay_within_the_loop_budget() {
         for dim in 1..=256 {
             for f16 in [false, true] {
-                let shape = AssignShape::for_dim(dim, f16);
-                let per = shape.centroids_per_dispatch();
+                let variant = AssignVariant::for_dim(dim, f16);
+                let per = variant.centroids_per_dispatch();
                 assert!(
-                    per >= shape.tile && per.is_multiple_of(shape.tile),
+                    per >= variant.tile && per.is_multiple_of(variant.tile),
                     "dim {dim}"
                 );
                 // A single tile may exceed the budget only for very long rows; it must
                 // still stay under llvmpipe's hard limit of 65,535.
-                assert!(shape.loop_iterations(per) < 65_535, "dim {dim} f16 {f16}");
-                if per > shape.tile {
-                    assert!(shape.loop_iterations(per) <= u64::from(ASSIGN_LOOP_BUDGET));
+                assert!(variant.loop_iterations(per) < 65_535, "dim {dim} f16 {f16}");
+                if per > variant.tile {
+                    assert!(variant.loop_iterations(per) <= u64::from(ASSIGN_LOOP_BUDGET));
                 }
                 assert!(
-                    shape.loop_iterations(per + shape.tile) > u64::from(ASSIGN_LOOP_BUDGET),
+                    variant.loop_iterations(per + variant.tile) > u64::from(ASSIGN_LOOP_BUDGET),
                     "dim {dim}: {per} centroids per dispatch is not the largest"
                 );
             }
         }
         // k = 65,536 of 45 values needs more than one dispatch, so the carried minimum is
         // exercised by the large-k conformance test.
-        assert!(AssignShape::for_dim(45, false).centroids_per_dispatch() < 65_536);
+        assert!(AssignVariant::for_dim(45, false).centroids_per_dispatch() < 65_536);
     }
 
     #[test]
     fn assign_tile_fits_workgroup_memory() {
         for dim in 1..=256 {
             for f16 in [false, true] {
-                let shape = AssignShape::for_dim(dim, f16);
-                assert!(shape.dims_per_chunk <= ASSIGN_MAX_CHUNK && shape.dims_per_chunk >= 1);
-                let chunks = dim.div_ceil(shape.dims_per_chunk);
-                assert!(chunks * shape.dims_per_chunk >= dim);
+                let variant = AssignVariant::for_dim(dim, f16);
+                assert!(variant.dims_per_chunk <= ASSIGN_MAX_CHUNK && variant.dims_per_chunk >= 1);
+                let chunks = dim.div_ceil(variant.dims_per_chunk);
+                assert!(chunks * variant.dims_per_chunk >= dim);
                 assert!(
-                    (chunks - 1) * shape.dims_per_chunk < dim,
+                    (chunks - 1) * variant.dims_per_chunk < dim,
                     "dim {dim}: empty chunk"
                 );
-                let bytes = shape.workgroup_bytes();
+                let bytes = variant.workgroup_bytes();
                 assert!(bytes <= 16 * 1024, "dim {dim} f16 {f16}: {bytes} B of tile");
             }
         }

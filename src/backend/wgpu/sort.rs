@@ -7,55 +7,55 @@
 use super::shaders::{Kernel, Params, RADIX_BLOCK, WORKGROUP};
 use super::{GpuBuffer, WgpuBackend, backend_error, bind, to_u32};
 use crate::Result;
+use crate::backend::Sort;
+
+impl Sort for WgpuBackend {
+    /// `key_bits` (one 16-byte read-back), then one radix pass per varying 8-bit digit.
+    fn run_sort_pairs(&self, keys: &mut GpuBuffer<u64>, values: &mut GpuBuffer<u32>) -> Result<()> {
+        self.scoped("sort_pairs", || {
+            let n = to_u32(keys.len(), "number of keys")?;
+            if n < 2 {
+                return Ok(());
+            }
+            let key_buf = self.whole(keys, "the sort keys")?;
+            let value_buf = self.whole(values, "the sort values")?;
+
+            // Which bits vary? One small reduction and a 16-byte read-back.
+            let bits = self.allocate::<u32>(4, "key bits")?;
+            self.write_chunks(&bits, &[0, 0, u32::MAX, u32::MAX])?;
+            let mut encoder = self.encoder("key_bits");
+            self.dispatch(
+                &mut encoder,
+                if self.ctx.subgroups {
+                    Kernel::KeyBitsSubgroup
+                } else {
+                    Kernel::KeyBits
+                },
+                None,
+                Params {
+                    n,
+                    ..Params::default()
+                },
+                &[bind(key_buf), bind(&bits.chunks[0])],
+                n.div_ceil(WORKGROUP),
+            )?;
+            self.ctx.queue.submit([encoder.finish()]);
+            let found = self.read_chunks(&bits)?;
+            let varying = [found[0] ^ found[2], found[1] ^ found[3]];
+            let digits: Vec<(u32, u32)> = (0..2u32)
+                .flat_map(|word| (0..4u32).map(move |d| (word, 8 * d)))
+                .filter(|&(word, shift)| (varying[word as usize] >> shift) & 0xff != 0)
+                .collect();
+
+            let mut encoder = self.encoder("sort_pairs");
+            self.encode_radix_passes(&mut encoder, key_buf, value_buf, n, &digits)?;
+            self.ctx.queue.submit([encoder.finish()]);
+            Ok(())
+        })
+    }
+}
 
 impl WgpuBackend {
-    /// See [`crate::backend::Backend::sort_pairs`].
-    pub(super) fn sort(
-        &self,
-        keys: &mut GpuBuffer<u64>,
-        values: &mut GpuBuffer<u32>,
-    ) -> Result<()> {
-        crate::backend::sort_lengths(keys.len(), values.len()).map_err(backend_error)?;
-        let n = to_u32(keys.len(), "number of keys")?;
-        if n < 2 {
-            return Ok(());
-        }
-        let key_buf = self.whole(keys, "the sort keys")?;
-        let value_buf = self.whole(values, "the sort values")?;
-
-        // Which bits vary? One small reduction and a 16-byte read-back.
-        let bits = self.allocate::<u32>(4, "key bits")?;
-        self.write_chunks(&bits, &[0, 0, u32::MAX, u32::MAX])?;
-        let mut encoder = self.encoder("key_bits");
-        self.dispatch(
-            &mut encoder,
-            if self.ctx.subgroups {
-                Kernel::KeyBitsSubgroup
-            } else {
-                Kernel::KeyBits
-            },
-            None,
-            Params {
-                n,
-                ..Params::default()
-            },
-            &[bind(key_buf), bind(&bits.chunks[0])],
-            n.div_ceil(WORKGROUP),
-        )?;
-        self.ctx.queue.submit([encoder.finish()]);
-        let found = self.read_chunks(&bits)?;
-        let varying = [found[0] ^ found[2], found[1] ^ found[3]];
-        let digits: Vec<(u32, u32)> = (0..2u32)
-            .flat_map(|word| (0..4u32).map(move |d| (word, 8 * d)))
-            .filter(|&(word, shift)| (varying[word as usize] >> shift) & 0xff != 0)
-            .collect();
-
-        let mut encoder = self.encoder("sort_pairs");
-        self.encode_radix_passes(&mut encoder, key_buf, value_buf, n, &digits)?;
-        self.ctx.queue.submit([encoder.finish()]);
-        Ok(())
-    }
-
     /// Records one radix pass per `(word, shift)` digit (least significant first) over the
     /// first `n` pairs of `keys` (u32 pairs) and `values`; the result ends up back in them.
     pub(super) fn encode_radix_passes(
