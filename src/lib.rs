@@ -56,12 +56,11 @@ pub mod stats;
 #[doc(hidden)]
 pub use api::encode_on as encode_scene;
 pub use api::{
-    BackendReport, BackendStatus, CudaDevices, DecodeReport, Devices, Info, Input, Options, Report,
-    compress_file, decode_file, devices, evaluate, inspect,
+    BackendReport, BackendStatus, CudaDevices, CudaRequirement, DecodeReport, Devices, Info, Input,
+    Options, Report, compress_file, decode_file, devices, evaluate, inspect,
 };
-pub use backend::cuda::CudaDeviceReport;
 pub use backend::select::{Choice as BackendChoice, PassedOver};
-pub use backend::wgpu::AdapterReport;
+pub use backend::{AdapterReport, CudaDeviceReport};
 pub use encode::Order;
 pub use encode::plas::{PlasOptions, Quality as PlasQuality};
 pub use error::{Error, Result};

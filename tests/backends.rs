@@ -21,7 +21,7 @@ fn wgpu() -> Option<WgpuBackend> {
             panic!("REQUIRE_GPU_ADAPTER=1 but no wgpu adapter: {e}")
         }
         Err(e) => {
-            eprintln!("skipped: no wgpu adapter ({e})");
+            crate::util::skip("backends", &format!("no wgpu adapter ({e})"));
             None
         }
     }
@@ -34,7 +34,7 @@ fn cuda() -> Option<CudaBackend> {
             panic!("REQUIRE_CUDA=1 but CUDA is unusable: {e}")
         }
         Err(e) => {
-            eprintln!("skipped: no CUDA ({e})");
+            crate::util::skip("backends", &format!("no CUDA ({e})"));
             None
         }
     }

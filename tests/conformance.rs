@@ -31,6 +31,15 @@ const NEAR_TIE: f64 = 1e-5;
 /// in compensated f32).
 const SUM_TOLERANCE: f64 = 1e-5;
 
+/// The running test's name (libtest names each test's thread after it).
+fn test_name() -> &'static str {
+    let name = std::thread::current()
+        .name()
+        .unwrap_or("conformance")
+        .to_string();
+    Box::leak(name.into_boxed_str())
+}
+
 fn open(options: WgpuOptions) -> Result<WgpuBackend, String> {
     WgpuBackend::new(options).map_err(|e| e.to_string())
 }
@@ -46,7 +55,7 @@ fn shared(
             if std::env::var("REQUIRE_GPU_ADAPTER").as_deref() == Ok("1") {
                 panic!("REQUIRE_GPU_ADAPTER=1 but no wgpu adapter: {why}");
             }
-            eprintln!("skipped: no wgpu adapter ({why})");
+            crate::util::skip(test_name(), &format!("no wgpu adapter ({why})"));
             None
         }
     }
@@ -80,7 +89,7 @@ pub(crate) fn cuda() -> Option<&'static CudaBackend> {
             if std::env::var("REQUIRE_CUDA").as_deref() == Ok("1") {
                 panic!("REQUIRE_CUDA=1 but no usable CUDA: {why}");
             }
-            eprintln!("skipped: no CUDA driver ({why})");
+            crate::util::skip(test_name(), &format!("no CUDA driver ({why})"));
             None
         }
     }
@@ -128,25 +137,8 @@ conformance!(
     rejects_bad_calls,
 );
 
-/// SplitMix64: a reproducible generator needing no crate (shared by the PLAS test modules).
-pub(crate) struct Rng(pub(crate) u64);
-
-impl Rng {
-    pub(crate) fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [-1, 1).
-    pub(crate) fn signed(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-    }
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+/// The repository's one generator (shared by the PLAS test modules).
+pub(crate) use splatpress::encode::rng::Rng;
 
 /// Sizes around the 64- and 256-wide workgroups, a prime over several groups, a larger case.
 const SIZES: [usize; 6] = [0, 1, 63, 65, 1009, 5003];
@@ -158,10 +150,10 @@ type KeyMaker = Box<dyn Fn(&mut Rng) -> u64>;
 
 fn sort_pairs_bit_exact<B: Backend>(backend: &B) {
     let name = backend.name();
-    let mut rng = Rng(1);
+    let mut rng = Rng::new(1);
     for n in SIZES.into_iter().chain([70_001]) {
         let patterns: [(&str, KeyMaker); 4] = [
-            ("random 64-bit", Box::new(|r: &mut Rng| r.next())),
+            ("random 64-bit", Box::new(|r: &mut Rng| r.next_u64())),
             (
                 "16 distinct (stability)",
                 Box::new(|r: &mut Rng| r.below(16) << 20),
@@ -251,7 +243,7 @@ fn check_assign<B: Backend>(
 }
 
 fn kmeans_assign_matches_cpu<B: Backend>(backend: &B) {
-    let mut rng = Rng(2);
+    let mut rng = Rng::new(2);
     let mut near_ties = 0;
     let mut cases = 0;
     for (i, n) in SIZES.into_iter().enumerate() {
@@ -290,7 +282,7 @@ fn kmeans_assign_matches_cpu<B: Backend>(backend: &B) {
 }
 
 fn kmeans_update_matches_cpu<B: Backend>(backend: &B) {
-    let mut rng = Rng(3);
+    let mut rng = Rng::new(3);
     for (i, n) in SIZES.into_iter().enumerate() {
         for (j, k) in KS.into_iter().enumerate() {
             let dim = DIMS[(i + j) % 3];
@@ -342,7 +334,7 @@ fn wgpu_assign_past_the_binding_limit() {
         return;
     };
     let (n, k, dim) = (800_000, 7, 45);
-    let mut rng = Rng(4);
+    let mut rng = Rng::new(4);
     let points: Vec<f32> = (0..n * dim).map(|_| rng.signed()).collect();
     let centroids: Vec<f32> = (0..k * dim).map(|_| rng.signed()).collect();
     let p = backend.upload(&points).unwrap();
@@ -384,13 +376,13 @@ fn wgpu_f16_assign_on_f16_exact_inputs() {
         return;
     };
     if !backend.uses_f16() {
-        eprintln!(
-            "skipped: adapter {} has no shader-f16",
-            backend.adapter().name
+        crate::util::skip(
+            test_name(),
+            &format!("adapter {} has no shader-f16", backend.adapter().name),
         );
         return;
     }
-    let mut rng = Rng(5);
+    let mut rng = Rng::new(5);
     let mut exact = || (rng.below(513) as f32 - 256.0) / 256.0;
     let mut near = 0;
     for (n, k, dim) in [(1, 1, 9), (65, 7, 24), (1009, 256, 45), (5003, 1024, 45)] {
@@ -434,7 +426,7 @@ fn cuda_assign_wide_rows_and_odd_tiles() {
     let Some(backend) = cuda() else {
         return;
     };
-    let mut rng = Rng(6);
+    let mut rng = Rng::new(6);
     let mut near = 0;
     for (n, k, dim) in [
         (3001, 300, 100),
@@ -458,7 +450,7 @@ fn cuda_matches_wgpu() {
         return;
     };
     let (n, k, dim) = (20_000, 1024, 45);
-    let mut rng = Rng(7);
+    let mut rng = Rng::new(7);
     let points: Vec<f32> = (0..n * dim).map(|_| rng.signed()).collect();
     let centroids: Vec<f32> = (0..k * dim).map(|_| rng.signed()).collect();
     let labels_of = |b: &dyn Fn() -> Vec<u32>| b();
@@ -518,7 +510,9 @@ fn cuda_matches_wgpu() {
             ws[e]
         );
     }
-    let keys: Vec<u64> = (0..100_003).map(|_| rng.next() >> rng.below(64)).collect();
+    let keys: Vec<u64> = (0..100_003)
+        .map(|_| rng.next_u64() >> rng.below(64))
+        .collect();
     let values: Vec<u32> = (0..keys.len() as u32).collect();
     let sorted = |b: &dyn Fn() -> (Vec<u64>, Vec<u32>)| b();
     let c = sorted(&|| {
@@ -545,7 +539,7 @@ fn cuda_matches_wgpu() {
 /// label. Exact copies of points sit in the first and the last centroids, and duplicated
 /// centroids far apart (in different dispatches) must tie to the lower index.
 fn kmeans_assign_large_k<B: Backend>(backend: &B) {
-    let mut rng = Rng(4);
+    let mut rng = Rng::new(4);
     let mut near_ties = 0;
     for (n, k, dim) in [(3000, 65_536, 45), (2000, 70_000, 9)] {
         let points: Vec<f32> = (0..n * dim).map(|_| rng.signed()).collect();

@@ -44,7 +44,7 @@ fn values(rng: &mut Rng, len: usize) -> Vec<f32> {
 fn lattice(rng: &mut Rng, grid: &PlasGrid, size: usize) -> PlasBlocks {
     let area = (size * size) as u64;
     // Any u64 coprime with B² (the kernels reduce it mod B² as the CPU does).
-    let mut multiplier = rng.next() | 1;
+    let mut multiplier = rng.next_u64() | 1;
     while gcd(multiplier % area, area) != 1 {
         multiplier = multiplier.wrapping_add(2);
     }
@@ -73,7 +73,7 @@ fn assert_loss(what: &str, got: f64, want: f64) {
 #[test]
 fn blur_is_bit_exact() {
     let Some(gpu) = cuda() else { return };
-    let mut rng = Rng(11);
+    let mut rng = Rng::new(11);
     let shapes = [
         (1, 1, 1),
         (1, 7, 3),
@@ -180,7 +180,7 @@ fn check_reorders(gpu: &CudaBackend, rng: &mut Rng, grid: PlasGrid, with_keys: b
 #[test]
 fn reorder_and_loss_are_bit_exact() {
     let Some(gpu) = cuda() else { return };
-    let mut rng = Rng(12);
+    let mut rng = Rng::new(12);
     // (w, h, c, padding cells): register path (c ≤ 16, even and odd), wide path (c > 16).
     let cases = [
         (2, 2, 1, 0),
@@ -215,7 +215,7 @@ fn features(rng: &mut Rng, n: usize, channels: usize) -> Vec<f32> {
 #[test]
 fn sort_matches_cpu() {
     let Some(gpu) = cuda() else { return };
-    let mut rng = Rng(13);
+    let mut rng = Rng::new(13);
     let (w, h, c, n) = (96, 80, 14, 7000);
     let feats = features(&mut rng, n, c);
     let start: Vec<u32> = (0..n as u32).rev().collect();
@@ -238,7 +238,7 @@ fn median_ms(mut times: Vec<f64>) -> f64 {
 #[test]
 fn timings_1m() {
     let Some(gpu) = cuda() else { return };
-    let mut rng = Rng(14);
+    let mut rng = Rng::new(14);
     let (w, h, c) = (1024, 1024, 14);
     let grid = PlasGrid {
         width: w,

@@ -81,7 +81,7 @@ fn blur_case<B: Backend>(backend: &B, g: &PlasGrid, radius: usize, scale: f32, r
 }
 
 fn plas_blur_matches_cpu<B: Backend>(backend: &B) {
-    let mut rng = Rng(11);
+    let mut rng = Rng::new(11);
     // (W, H, C, radius): odd/even sides, one row, one column, one cell, radii past the clamp.
     let cases = [
         (7, 5, 3, 1),
@@ -241,7 +241,7 @@ fn reorder_case<B: Backend>(
 }
 
 fn plas_reorder_matches_cpu<B: Backend>(backend: &B) {
-    let mut rng = Rng(12);
+    let mut rng = Rng::new(12);
     let mut near_ties = 0;
     let mut groups = 0;
     // (W, H, C, padding cells, distinct keys (0: none)).
@@ -304,7 +304,7 @@ fn plas_reorder_matches_cpu<B: Backend>(backend: &B) {
 }
 
 fn plas_loss_matches_cpu<B: Backend>(backend: &B) {
-    let mut rng = Rng(13);
+    let mut rng = Rng::new(13);
     for (w, h, c, padding) in [
         (2, 2, 1, 0),
         (9, 7, 3, 4),
@@ -333,7 +333,7 @@ fn plas_loss_matches_cpu<B: Backend>(backend: &B) {
 }
 
 fn plas_sort_matches_cpu<B: Backend>(backend: &B) {
-    let mut rng = Rng(14);
+    let mut rng = Rng::new(14);
     let (w, h, c) = (64, 48, 6);
     // (schedule, padding cells, distinct keys (0: none), seed, tolerance on the final loss).
     let cases = [

@@ -2,9 +2,8 @@
 
 use serde::Serialize;
 
-use crate::backend::cuda::{self, CudaDeviceReport};
 use crate::backend::select::{self, Choice};
-use crate::backend::wgpu::{self, AdapterReport};
+use crate::backend::{self, AdapterReport, CudaDeviceReport};
 
 /// One backend's availability.
 #[derive(Debug, Clone, Serialize)]
@@ -34,11 +33,24 @@ pub enum CudaDevices {
     },
 }
 
+/// What the CUDA kernels of this build need from the driver.
+#[derive(Debug, Clone, Serialize)]
+pub struct CudaRequirement {
+    /// The PTX ISA every embedded module declares, e.g. "7.0".
+    pub ptx_isa: &'static str,
+    /// The oldest driver branch that JIT-compiles it, e.g. "R450".
+    pub min_driver: &'static str,
+    /// The CUDA version that driver reports, e.g. "11.0".
+    pub min_driver_cuda: String,
+}
+
 /// What this machine offers: the `--json` output of `splatpress devices`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Devices {
     /// cuda, wgpu, cpu: available or why not.
     pub backends: Vec<BackendStatus>,
+    /// What the CUDA kernels need (`None` in a build without the `cuda` feature).
+    pub cuda_requirement: Option<CudaRequirement>,
     /// Every CUDA device with its driver, memory and whether our PTX loads.
     pub cuda_devices: CudaDevices,
     /// Every adapter wgpu finds, software ones included.
@@ -70,7 +82,7 @@ pub fn devices() -> Devices {
         .iter()
         .find(|b| b.available)
         .map_or("cpu", |b| b.backend);
-    let cuda_devices = match cuda::devices() {
+    let cuda_devices = match backend::cuda_devices() {
         Ok(list) => CudaDevices::List(list),
         Err(e) => CudaDevices::Error {
             error: select::reason(&e),
@@ -78,8 +90,28 @@ pub fn devices() -> Devices {
     };
     Devices {
         backends,
+        cuda_requirement: cuda_requirement(),
         cuda_devices,
-        wgpu_adapters: wgpu::adapters(),
+        wgpu_adapters: backend::wgpu_adapters(),
         auto,
     }
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_requirement() -> Option<CudaRequirement> {
+    use crate::backend::cuda::ptx;
+    Some(CudaRequirement {
+        ptx_isa: ptx::PTX_ISA,
+        min_driver: ptx::MIN_DRIVER,
+        min_driver_cuda: format!(
+            "{}.{}",
+            ptx::MIN_DRIVER_CUDA / 1000,
+            ptx::MIN_DRIVER_CUDA % 1000 / 10
+        ),
+    })
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda_requirement() -> Option<CudaRequirement> {
+    None
 }

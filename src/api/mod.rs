@@ -10,7 +10,7 @@ mod inspect;
 
 pub use compress::{BackendReport, Input, Options, Report, compress_file, encode_on};
 pub use decode::{DecodeReport, decode_file};
-pub use devices::{BackendStatus, CudaDevices, Devices, devices};
+pub use devices::{BackendStatus, CudaDevices, CudaRequirement, Devices, devices};
 pub use evaluate::evaluate;
 pub use inspect::{Info, inspect};
 

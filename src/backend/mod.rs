@@ -39,16 +39,20 @@
 
 pub mod buffers;
 pub mod cpu;
+#[cfg(feature = "cuda")]
 pub mod cuda;
 pub mod kmeans;
 pub mod plas;
+mod reports;
 pub mod select;
 pub mod sort;
+#[cfg(feature = "wgpu")]
 pub mod wgpu;
 
 pub use buffers::{Buffers, DeviceBuffer, Elem};
 pub use kmeans::{AssignShape, Kmeans, UpdateShape};
 pub use plas::Plas;
+pub use reports::{AdapterReport, CudaDeviceReport};
 pub use sort::Sort;
 
 /// A compute device running every kernel family; drivers are generic over it. Implemented for
@@ -60,4 +64,21 @@ impl<B: Kmeans + Sort + Plas> Backend for B {}
 /// The family traits, for code that calls kernels on a concrete backend type.
 pub mod prelude {
     pub use super::{Backend, Buffers, Kmeans, Plas, Sort};
+}
+
+/// Every CUDA device with its report, or why the driver could not be asked (also when this
+/// build has no `cuda` feature).
+pub fn cuda_devices() -> crate::Result<Vec<CudaDeviceReport>> {
+    #[cfg(feature = "cuda")]
+    return cuda::devices();
+    #[cfg(not(feature = "cuda"))]
+    return Err(select::not_built("cuda"));
+}
+
+/// Every adapter wgpu finds, software ones included (none without the `wgpu` feature).
+pub fn wgpu_adapters() -> Vec<AdapterReport> {
+    #[cfg(feature = "wgpu")]
+    return wgpu::adapters();
+    #[cfg(not(feature = "wgpu"))]
+    return Vec::new();
 }

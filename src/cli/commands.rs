@@ -178,6 +178,12 @@ fn devices_text(devices: &Devices) -> String {
             ),
         };
     }
+    if let Some(need) = &devices.cuda_requirement {
+        text += &format!(
+            "cuda kernels: PTX ISA {} (compute_75), JIT-compiled by driver {}+ (CUDA {}+)\n",
+            need.ptx_isa, need.min_driver, need.min_driver_cuda
+        );
+    }
     match &devices.cuda_devices {
         crate::CudaDevices::List(list) => {
             text += &format!("cuda devices ({}):\n", list.len());

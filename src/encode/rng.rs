@@ -24,24 +24,25 @@ pub fn unit(seed: u64, stream: u64, counter: u64) -> f32 {
     (hash(seed, stream, counter) >> 40) as f32 / (1u64 << 24) as f32
 }
 
-/// A sequential stream over [`hash`]: draw k of `Rng::new(seed)` is `hash(seed, 0, k)`. The
-/// one generator of this repository's tests and benchmarks (reproducible data, no crate).
+/// SplitMix64: a sequential stream for reproducible data. The one generator of this
+/// repository's tests and benchmarks (the encoder itself draws from [`hash`], which does not
+/// depend on call order).
 #[derive(Debug, Clone)]
-pub struct Rng {
-    seed: u64,
-    counter: u64,
-}
+pub struct Rng(u64);
 
 impl Rng {
-    /// The stream of `seed`.
+    /// The stream starting from `seed`.
     pub fn new(seed: u64) -> Self {
-        Rng { seed, counter: 0 }
+        Rng(seed)
     }
 
     /// The next 64 well-mixed bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.counter += 1;
-        hash(self.seed, 0, self.counter)
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
     }
 
     /// Uniform in [0, 1), 53 bits.
@@ -56,17 +57,17 @@ impl Rng {
         (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
     }
 
-    /// Uniform f32 in [-1, 1).
+    /// Uniform f32 in [-1, 1), 24 bits.
     pub fn signed(&mut self) -> f32 {
         (self.next_u64() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
     }
 
-    /// Uniform integer in `0..n` (n > 0).
+    /// An integer in `0..n` (n > 0; modulo, so very slightly uneven for huge n).
     pub fn below(&mut self, n: u64) -> u64 {
-        ((self.next_u64() as u128 * n as u128) >> 64) as u64
+        self.next_u64() % n
     }
 
-    /// Uniform integer in `lo..hi` (lo < hi).
+    /// An integer in `lo..hi` (lo < hi).
     pub fn int(&mut self, lo: i64, hi: i64) -> i64 {
         lo + self.below((hi - lo) as u64) as i64
     }

@@ -1,41 +1,10 @@
 //! `splatpress devices`: what the CUDA driver sees, and whether our PTX loads on each GPU.
 
-use serde::Serialize;
-
 use super::driver::{self, Device, Module};
 use super::ptx;
 use crate::Result;
+use crate::backend::CudaDeviceReport;
 use cudarc::driver::sys::CUdevice_attribute as Attr;
-
-/// One CUDA device as the driver reports it, with the outcome of loading our kernels.
-#[derive(Debug, Clone, Serialize)]
-pub struct CudaDeviceReport {
-    /// Device ordinal (as in `CUDA_VISIBLE_DEVICES` order).
-    pub ordinal: usize,
-    /// Device name, e.g. "Tesla T4".
-    pub name: String,
-    /// Compute capability, e.g. "7.5".
-    pub compute_capability: String,
-    /// Total device memory in bytes.
-    pub memory_bytes: usize,
-    /// Free device memory in bytes when the report was made.
-    pub free_bytes: usize,
-    /// Multiprocessor count.
-    pub multiprocessors: i32,
-    /// CUDA version the driver supports, e.g. "12.8".
-    pub driver_cuda_version: String,
-    /// Kernel-module version of the driver (e.g. "580.159.04"), where the OS shows it.
-    pub driver_version: Option<String>,
-    /// Compute mode: "default", "exclusive-process", "prohibited" (or "exclusive-thread").
-    pub compute_mode: String,
-    /// True when every embedded PTX module loaded (JIT-compiled) on this device.
-    pub ptx_loads: bool,
-    /// Why it did not, if it did not.
-    pub error: Option<String>,
-    /// Milliseconds spent loading the modules in this process. The first load on a machine is
-    /// the driver's JIT; later loads may come from its cache (~/.nv/ComputeCache).
-    pub load_ms: Option<f64>,
-}
 
 /// Every CUDA device with its report. Fails (without panicking) when no driver is present or
 /// the driver is unusable; per-device problems are recorded in the report instead.

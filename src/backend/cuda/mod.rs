@@ -38,7 +38,7 @@ mod plas;
 pub mod ptx;
 mod sort;
 
-pub use devices::{CudaDeviceReport, devices};
+pub use devices::devices;
 pub use driver::CudaBuffer;
 
 use driver::{Device, Module};

@@ -4,70 +4,37 @@
 use std::sync::{Arc, Mutex};
 
 use super::WgpuOptions;
+use crate::backend::AdapterReport;
 use crate::{Error, Result};
 
-/// What one adapter offers, as `splatpress devices` prints it (`--json`: this struct,
-/// field for field).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct AdapterReport {
-    /// Adapter name, e.g. "NVIDIA H100" or "llvmpipe (LLVM 15.0.6, 256 bits)".
-    pub name: String,
-    /// "DiscreteGpu", "IntegratedGpu", "VirtualGpu", "Cpu" or "Other".
-    pub device_type: String,
-    /// Graphics API: "Vulkan", "Metal", "Dx12", "Gl"…
-    pub backend: String,
-    /// Driver name and version text.
-    pub driver: String,
-    /// Further driver details (Mesa / LLVM version…).
-    pub driver_info: String,
-    /// A software rasteriser (lavapipe / llvmpipe): used only when asked for.
-    pub is_cpu: bool,
-    /// Largest storage-buffer binding in bytes (lavapipe: 128 MiB); bigger point matrices
-    /// are processed in windows of rows.
-    pub max_storage_buffer_binding_size: u64,
-    /// Largest buffer in bytes; bigger buffers are split into chunks.
-    pub max_buffer_size: u64,
-    /// Workgroup memory in bytes (bounds the centroid tile).
-    pub max_compute_workgroup_storage_size: u32,
-    /// Largest dispatch per dimension (bigger ones are folded into 2-D).
-    pub max_compute_workgroups_per_dimension: u32,
-    /// `shader-f16` is available (half-precision storage in k-means assignment).
-    pub shader_f16: bool,
-    /// Subgroup operations are available (the radix sort's scan and key-bits kernels then use
-    /// their subgroup variants).
-    pub subgroup: bool,
-}
-
-impl AdapterReport {
-    fn of(adapter: &wgpu::Adapter) -> Self {
-        let info = adapter.get_info();
-        let limits = adapter.limits();
-        let features = adapter.features();
-        AdapterReport {
-            name: info.name,
-            device_type: format!("{:?}", info.device_type),
-            backend: format!("{:?}", info.backend),
-            driver: info.driver,
-            driver_info: info.driver_info,
-            is_cpu: info.device_type == wgpu::DeviceType::Cpu,
-            max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
-            max_buffer_size: limits.max_buffer_size,
-            max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
-            max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
-            shader_f16: features.contains(wgpu::Features::SHADER_F16),
-            subgroup: features.contains(wgpu::Features::SUBGROUP),
-        }
+/// The report of one adapter.
+fn report_of(adapter: &wgpu::Adapter) -> AdapterReport {
+    let info = adapter.get_info();
+    let limits = adapter.limits();
+    let features = adapter.features();
+    AdapterReport {
+        name: info.name,
+        device_type: format!("{:?}", info.device_type),
+        backend: format!("{:?}", info.backend),
+        driver: info.driver,
+        driver_info: info.driver_info,
+        is_cpu: info.device_type == wgpu::DeviceType::Cpu,
+        max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
+        max_buffer_size: limits.max_buffer_size,
+        max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
+        max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
+        shader_f16: features.contains(wgpu::Features::SHADER_F16),
+        subgroup: features.contains(wgpu::Features::SUBGROUP),
     }
 }
 
-/// Every adapter wgpu can see (backends from `WGPU_BACKEND`, default all), best first in
+/// Every adapter wgpu can see (all backends), best first in
 /// the order `open` would try them.
 pub fn adapters() -> Vec<AdapterReport> {
-    let instance =
-        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
     let mut found = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
     found.sort_by_key(rank);
-    found.iter().map(AdapterReport::of).collect()
+    found.iter().map(report_of).collect()
 }
 
 /// Sort key: hardware before software, then the native APIs before GL.
@@ -112,8 +79,7 @@ fn backend_error(message: impl Into<String>) -> Error {
 /// Picks the best adapter (hardware first; a CPU adapter only with `allow_cpu`) and opens a
 /// device with the adapter's own limits (wgpu's defaults would cap buffers at 256 MiB).
 pub(crate) fn open(options: &WgpuOptions) -> Result<Context> {
-    let instance =
-        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
     let mut found = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
     if found.is_empty() {
         return Err(backend_error(
@@ -125,7 +91,7 @@ pub(crate) fn open(options: &WgpuOptions) -> Result<Context> {
     let mut passed_over = Vec::new();
     let mut chosen = None;
     for adapter in found {
-        let report = AdapterReport::of(&adapter);
+        let report = report_of(&adapter);
         if report.is_cpu && !options.allow_cpu {
             passed_over.push(format!(
                 "{} ({}): software adapter, used only when asked for (--backend wgpu)",

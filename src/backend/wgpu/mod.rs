@@ -22,8 +22,9 @@ use std::sync::Mutex;
 
 use wgpu::util::DeviceExt;
 
+use crate::backend::AdapterReport;
 pub use buffer::GpuBuffer;
-pub use context::{AdapterReport, adapters};
+pub use context::adapters;
 use shaders::{AssignVariant, Kernel, Params};
 
 use super::{Buffers, DeviceBuffer, Elem};

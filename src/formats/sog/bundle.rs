@@ -4,7 +4,7 @@
 //! the local header (no data descriptors), a fixed DOS timestamp (1980-01-01 00:00) so the
 //! output is byte-deterministic, the UTF-8 name flag, and no extra fields or comments.
 //! The reader accepts stored and deflated entries (deflate through the small decoder in
-//! [`inflate`]) and validates every offset against the buffer, so garbage gives an error,
+//! `inflate`) and validates every offset against the buffer, so garbage gives an error,
 //! never a panic.
 
 mod inflate;
