@@ -8,6 +8,9 @@ mod conformance;
 /// The CUDA PLAS kernels against the CPU reference, and their timings.
 mod cuda_plas;
 mod eval;
+/// A GPU failing mid-job: auto falls back, an explicit backend fails cleanly (`test-hooks`).
+#[cfg(feature = "test-hooks")]
+mod fallback;
 mod format;
 /// Byte identity against hashes recorded before the redesign, on every backend here.
 mod identity;

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::backend::Backend;
 use crate::backend::select::{self, AnyBackend, Choice, PassedOver};
 use crate::encode::{self, Encoded, Order};
 use crate::formats::{self, WriteOptions, WriteReport};
@@ -36,6 +37,29 @@ pub struct Options {
     pub backend: Choice,
     /// How the output file is encoded.
     pub write: WriteOptions,
+    /// Test hooks (feature `test-hooks`); empty otherwise.
+    #[doc(hidden)]
+    pub hooks: Hooks,
+}
+
+/// Test hooks: with the `test-hooks` feature, a backend can be made to fail mid-job.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Hooks {
+    /// Fail this backend after so many calls; under `auto` a software wgpu adapter is then
+    /// accepted too, so that machines without a GPU exercise the fallback.
+    #[cfg(feature = "test-hooks")]
+    pub inject_failure: Option<crate::backend::faulty::InjectedFailure>,
+}
+
+impl Hooks {
+    /// Whether `auto` may open a software wgpu adapter (only to inject a failure into it).
+    fn auto_accepts_software_wgpu(&self) -> bool {
+        #[cfg(feature = "test-hooks")]
+        return self.inject_failure.is_some_and(|f| f.backend == "wgpu");
+        #[cfg(not(feature = "test-hooks"))]
+        return false;
+    }
 }
 
 impl Default for Options {
@@ -48,6 +72,7 @@ impl Default for Options {
             order: encode.order,
             backend: Choice::Auto,
             write: WriteOptions::default(),
+            hooks: Hooks::default(),
         }
     }
 }
@@ -122,8 +147,13 @@ pub fn compress_file(
             scene.sanitize()
         }
     };
-    let (encoded, mut encoder, backend) =
-        encode_on(options.backend, &scene, &options.encode(), progress)?;
+    let (encoded, mut encoder, backend) = encode_with_hooks(
+        options.backend,
+        &scene,
+        &options.encode(),
+        progress,
+        &options.hooks,
+    )?;
     let write_start = Instant::now();
     progress.event(Event::Start {
         stage: "write",
@@ -177,11 +207,22 @@ pub fn encode_on(
     options: &encode::Options,
     progress: &dyn Progress,
 ) -> Result<(Encoded, encode::Report, BackendReport)> {
+    encode_with_hooks(choice, scene, options, progress, &Hooks::default())
+}
+
+fn encode_with_hooks(
+    choice: Choice,
+    scene: &Scene,
+    options: &encode::Options,
+    progress: &dyn Progress,
+    hooks: &Hooks,
+) -> Result<(Encoded, encode::Report, BackendReport)> {
     let under_auto = choice == Choice::Auto;
     let mut passed_over = Vec::new();
     let mut last_error = None;
     for which in select::candidates(choice) {
-        let backend = match select::open(which, under_auto) {
+        let software_ok = which == Choice::Wgpu && hooks.auto_accepts_software_wgpu();
+        let backend = match select::open(which, under_auto && !software_ok) {
             Ok(b) => b,
             Err(e) if under_auto => {
                 let reason = select::reason(&e);
@@ -200,11 +241,11 @@ pub fn encode_on(
         let device = backend.describe();
         progress.event(Event::Note(&format!("backend: {device}")));
         let result = match &backend {
-            AnyBackend::Cpu(b) => encode::encode_with(b, scene, options, progress),
+            AnyBackend::Cpu(b) => encode_hooked(b, scene, options, progress, hooks),
             #[cfg(feature = "wgpu")]
-            AnyBackend::Wgpu(b) => encode::encode_with(b.as_ref(), scene, options, progress),
+            AnyBackend::Wgpu(b) => encode_hooked(b.as_ref(), scene, options, progress, hooks),
             #[cfg(feature = "cuda")]
-            AnyBackend::Cuda(b) => encode::encode_with(b.as_ref(), scene, options, progress),
+            AnyBackend::Cuda(b) => encode_hooked(b.as_ref(), scene, options, progress, hooks),
         };
         match result {
             Ok((encoded, report)) => {
@@ -231,4 +272,21 @@ pub fn encode_on(
         }
     }
     Err(last_error.unwrap_or_else(|| Error::Scene("no backend could run".into())))
+}
+
+/// Encodes on `backend`, through the failure-injecting wrapper when a hook names it.
+fn encode_hooked<B: Backend>(
+    backend: &B,
+    scene: &Scene,
+    options: &encode::Options,
+    progress: &dyn Progress,
+    hooks: &Hooks,
+) -> Result<(Encoded, encode::Report)> {
+    #[cfg(feature = "test-hooks")]
+    if let Some(fail) = hooks.inject_failure.filter(|f| f.backend == backend.name()) {
+        let faulty = crate::backend::faulty::Faulty::new(backend, fail.after_calls);
+        return encode::encode_with(&faulty, scene, options, progress);
+    }
+    let _ = hooks;
+    encode::encode_with(backend, scene, options, progress)
 }

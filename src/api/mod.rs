@@ -8,7 +8,7 @@ mod devices;
 mod evaluate;
 mod inspect;
 
-pub use compress::{BackendReport, Input, Options, Report, compress_file, encode_on};
+pub use compress::{BackendReport, Hooks, Input, Options, Report, compress_file, encode_on};
 pub use decode::{DecodeReport, decode_file};
 pub use devices::{BackendStatus, CudaDevices, CudaRequirement, Devices, devices};
 pub use evaluate::evaluate;

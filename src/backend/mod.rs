@@ -41,6 +41,8 @@ pub mod buffers;
 pub mod cpu;
 #[cfg(feature = "cuda")]
 pub mod cuda;
+#[cfg(feature = "test-hooks")]
+pub mod faulty;
 pub mod kmeans;
 pub mod plas;
 mod reports;

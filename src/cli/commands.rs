@@ -58,6 +58,7 @@ pub fn compress(args: CompressArgs) -> Result<(), Failure> {
         write: WriteOptions {
             webp_effort: args.webp_effort,
         },
+        hooks: hooks(&args)?,
     };
     let report = crate::compress_file(&input, output, &options, &reporter)?;
     if args.json {
@@ -246,4 +247,35 @@ fn order(order: OrderArg, quality: PlasQualityArg) -> Order {
             ..PlasOptions::default()
         }),
     }
+}
+
+/// The test hooks asked for on the command line (feature `test-hooks` only).
+#[cfg(feature = "test-hooks")]
+fn hooks(args: &CompressArgs) -> Result<crate::Hooks, Failure> {
+    use crate::backend::faulty::InjectedFailure;
+    let Some(spec) = &args.inject_failure else {
+        return Ok(crate::Hooks::default());
+    };
+    let parsed = spec.split_once(':').and_then(|(backend, calls)| {
+        let backend = ["cuda", "wgpu", "cpu"]
+            .into_iter()
+            .find(|b| *b == backend)?;
+        Some(InjectedFailure {
+            backend,
+            after_calls: calls.parse().ok()?,
+        })
+    });
+    match parsed {
+        Some(fail) => Ok(crate::Hooks {
+            inject_failure: Some(fail),
+        }),
+        None => Err(usage_error(
+            "--inject-failure takes BACKEND:CALLS, e.g. wgpu:5",
+        )),
+    }
+}
+
+#[cfg(not(feature = "test-hooks"))]
+fn hooks(_: &CompressArgs) -> Result<crate::Hooks, Failure> {
+    Ok(crate::Hooks::default())
 }

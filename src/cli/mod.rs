@@ -130,6 +130,10 @@ struct CompressArgs {
     /// Print nothing but errors.
     #[arg(short, long)]
     quiet: bool,
+    /// Test hook: make BACKEND fail after CALLS calls, as a GPU lost mid-job (`cuda:40`).
+    #[cfg(feature = "test-hooks")]
+    #[arg(long, hide = true, value_name = "BACKEND:CALLS")]
+    inject_failure: Option<String>,
 }
 
 /// `--order` values.

@@ -123,7 +123,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
     timings.push(("ptx --check", ptx_start.elapsed().as_secs_f64()));
     let mut test = cargo_in(&cargo, &root);
     // --no-fail-fast: one failing test binary should not hide the others' results.
-    test.args(["test", "--workspace", "--no-fail-fast"])
+    // The test hooks (failure injection) are compiled into the test build only.
+    test.args([
+        "test",
+        "--workspace",
+        "--no-fail-fast",
+        "--features",
+        "splatpress/test-hooks",
+    ])
         .args(test_args);
     for (key, value) in &test_env {
         test.env(key, value);
@@ -148,9 +155,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// Feature sets built (and linted) besides the default one: the CPU-only library, and each
-/// optional part alone.
-const FEATURE_SETS: [&str; 4] = ["", "cuda", "wgpu", "cli"];
+/// Feature sets built (and linted) besides the default one: the CPU-only library, each
+/// optional part alone, and everything with the test hooks the tests run with.
+const FEATURE_SETS: [&str; 5] = ["", "cuda", "wgpu", "cli", "cli,cuda,wgpu,test-hooks"];
 
 /// Prints every skip the tests recorded, with its reason, or that none was.
 fn print_skips(log: &Path) {
