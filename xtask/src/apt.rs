@@ -19,7 +19,12 @@ const PACKAGES: &[(&str, &str)] = &[
 ];
 
 /// Packages that provide a command, installed only when the command is missing.
-const COMMANDS: &[(&str, &[&str])] = &[("npm", &["nodejs", "npm"])];
+const COMMANDS: &[(&str, &[&str])] = &[
+    ("npm", &["nodejs", "npm"]),
+    // The portable binary's checks: symbol versions, and a Debian 11 root to run it in.
+    ("objdump", &["binutils"]),
+    ("debootstrap", &["debootstrap"]),
+];
 
 /// Installs whatever is missing from [`PACKAGES`] and [`COMMANDS`]; returns the seconds spent.
 pub fn ensure() -> Result<f64, String> {

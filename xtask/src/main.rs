@@ -7,6 +7,7 @@
 
 mod apt;
 mod npm;
+mod portable;
 mod ptx;
 mod run;
 mod test;
@@ -40,6 +41,12 @@ Tasks:
         --check: fail if the committed PTX is stale, then validate; --validate:
         only check that each file declares .version 7.0 / .target sm_75 and
         assemble it with ptxas 11.7 and 11.8 for sm_75 and sm_86.
+  portable
+        Build the portable Linux binary (cargo zigbuild against glibc 2.17, tools
+        from PyPI into <target>/dist-tools) at <target>/dist/splatpress-x86_64-linux-gnu
+        and check it: newest symbol GLIBC_2.17, only the C runtime needed,
+        compress --sample works, and (as root, with debootstrap) it runs in a
+        Debian 11 root. The test command runs this too.
   bench [<cargo bench args>]
         Run the benchmarks (cargo bench --workspace).
   help  Show this text.
@@ -55,6 +62,9 @@ fn main() -> ExitCode {
         "test" => test::run(rest),
         "bench" => test::bench(rest),
         "ptx" => ptx::run(rest),
+        "portable" => portable::binary(&workspace_root(), &target_dir())
+            .and_then(|bin| portable::check(&bin, &target_dir()).map(|()| bin))
+            .map(|bin| println!("{}", bin.display())),
         "help" | "-h" | "--help" => {
             print!("{HELP}");
             Ok(())

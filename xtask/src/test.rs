@@ -121,6 +121,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     crate::ptx::run(&["--check".to_string()])
         .map_err(|e| format!("step `ptx --check` failed: {e}"))?;
     timings.push(("ptx --check", ptx_start.elapsed().as_secs_f64()));
+    let portable_start = std::time::Instant::now();
+    let portable = crate::portable::binary(&root, &target)?;
+    crate::portable::check(&portable, &target)?;
+    timings.push(("portable binary", portable_start.elapsed().as_secs_f64()));
     let mut test = cargo_in(&cargo, &root);
     // --no-fail-fast: one failing test binary should not hide the others' results.
     // The test hooks (failure injection) are compiled into the test build only.
@@ -131,7 +135,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "--features",
         "splatpress/test-hooks",
     ])
-        .args(test_args);
+    .args(test_args);
     for (key, value) in &test_env {
         test.env(key, value);
     }
