@@ -69,6 +69,24 @@ pub fn kernel_driver_version() -> Option<String> {
         .map(str::to_string)
 }
 
+/// Refuses a driver whose CUDA version (`cuDriverGetVersion`) cannot JIT our PTX, naming
+/// both versions and what happens next. `module` describes the driver in the message.
+fn check_driver_version(version: i32, module: &str) -> Result<()> {
+    if version >= MIN_DRIVER_VERSION {
+        return Ok(());
+    }
+    Err(cuda_error(format!(
+        "the NVIDIA driver{module} supports CUDA {}.{} (cuDriverGetVersion {version}); \
+         splatpress's kernels are PTX ISA {PTX_ISA} and need CUDA {}.{} \
+         ({MIN_DRIVER_CUDA}), i.e. driver {MIN_DRIVER} or newer. Update the driver, or use \
+         --backend wgpu or cpu (--backend auto falls back to wgpu, then cpu)",
+        version / 1000,
+        (version % 1000) / 10,
+        MIN_DRIVER_CUDA / 1000,
+        (MIN_DRIVER_CUDA % 1000) / 10
+    )))
+}
+
 /// `cuInit` and `cuDriverGetVersion`, with the failures explained. Returns the version
 /// (e.g. 12080 for CUDA 12.8).
 pub fn init_driver() -> Result<i32> {
@@ -84,18 +102,7 @@ pub fn init_driver() -> Result<i32> {
     let module = kernel_driver_version()
         .map(|v| format!(" (kernel module {v})"))
         .unwrap_or_default();
-    if version < MIN_DRIVER_VERSION {
-        return Err(cuda_error(format!(
-            "the NVIDIA driver{module} supports CUDA {}.{} (cuDriverGetVersion {version}); \
-             splatpress's kernels are PTX ISA {PTX_ISA} and need CUDA {}.{} \
-             ({MIN_DRIVER_CUDA}), i.e. driver {MIN_DRIVER} or newer. Update the driver, or use \
-             --backend wgpu or cpu (--backend auto falls back to wgpu, then cpu)",
-            version / 1000,
-            (version % 1000) / 10,
-            MIN_DRIVER_CUDA / 1000,
-            (MIN_DRIVER_CUDA % 1000) / 10
-        )));
-    }
+    check_driver_version(version, &module)?;
     // SAFETY: plain driver call.
     let rc = unsafe { sys::cuInit(0) };
     match rc {
@@ -559,4 +566,30 @@ impl Device {
 /// Bytes as MiB for messages.
 pub fn mib(bytes: usize) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_driver_too_old_for_the_ptx_is_refused_with_both_versions() {
+        // R440 reports CUDA 10.2: one step below ISA 7.0.
+        let message = check_driver_version(10020, " (kernel module 440.118.02)")
+            .unwrap_err()
+            .to_string();
+        for part in [
+            "CUDA 10.2",
+            "CUDA 11.0",
+            "R450",
+            "PTX ISA 7.0",
+            "falls back",
+            "440.118.02",
+        ] {
+            assert!(message.contains(part), "`{part}` missing from: {message}");
+        }
+        // R450 (11.0) and SageMaker's R470 (11.4) are accepted.
+        assert!(check_driver_version(11000, "").is_ok());
+        assert!(check_driver_version(11040, "").is_ok());
+    }
 }
