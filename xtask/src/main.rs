@@ -3,9 +3,11 @@
 //! `test` is what CI runs: it installs the system packages and the pinned npm tools the
 //! tests need, then runs fmt, clippy and the whole test suite. `bench` runs the benchmarks.
 //! `ptx` compiles the CUDA kernels with NVRTC 11.8 from PyPI, opened with libloading (the
-//! only dependency, so the task itself builds in seconds on a fresh machine).
+//! only dependency, so the task itself builds in seconds on a fresh machine). `dist` builds
+//! and checks the Python wheel.
 
 mod apt;
+mod dist;
 mod npm;
 mod ptx;
 mod run;
@@ -40,6 +42,16 @@ Tasks:
         --check: fail if the committed PTX is stale, then validate; --validate:
         only check that each file declares .version 7.0 / .target sm_75 and
         assemble it with ptxas 11.7 and 11.8 for sm_75 and sm_86.
+  dist [--force] [--test]
+        Build the Python wheel (`pip install splatpress`: one abi3 wheel for CPython
+        3.8+, manylinux2014 x86_64) into <target>/dist/ with maturin 1.16.0 and zig
+        0.17.1 from PyPI (a venv under <target>/dist-tools), linked against glibc 2.17.
+        Skipped when the wheel is newer than every source; --force rebuilds. Then
+        check its platform tag (manylinux2014 / manylinux_2_17), that its extension
+        needs no glibc symbol newer than 2.17 and only manylinux2014 libraries
+        (objdump), and print its path.
+        --test: then install it with pytest into a fresh venv
+        (<target>/python-test-venv) and run `pytest python/tests`.
   bench [<cargo bench args>]
         Run the benchmarks (cargo bench --workspace).
   help  Show this text.
@@ -55,6 +67,7 @@ fn main() -> ExitCode {
         "test" => test::run(rest),
         "bench" => test::bench(rest),
         "ptx" => ptx::run(rest),
+        "dist" => dist::run(rest),
         "help" | "-h" | "--help" => {
             print!("{HELP}");
             Ok(())
