@@ -3,9 +3,11 @@
 //! `test` is what CI runs: it installs the system packages and the pinned npm tools the
 //! tests need, then runs fmt, clippy and the whole test suite. `bench` runs the benchmarks.
 //! `ptx` compiles the CUDA kernels with NVRTC 11.8 from PyPI, opened with libloading (the
-//! only dependency, so the task itself builds in seconds on a fresh machine).
+//! only dependency, so the task itself builds in seconds on a fresh machine). `dist` builds
+//! and checks the Python wheel.
 
 mod apt;
+mod dist;
 mod npm;
 mod portable;
 mod ptx;
@@ -47,6 +49,16 @@ Tasks:
         and check it: newest symbol GLIBC_2.17, only the C runtime needed,
         compress --sample works, and (as root, with debootstrap) it runs in a
         Debian 11 root. The test command runs this too.
+  dist [--force] [--test]
+        Build the Python wheel (`pip install splatpress`: one abi3 wheel for CPython
+        3.8+, manylinux2014 x86_64) into <target>/dist/ with maturin 1.16.0 and zig
+        0.17.1 from PyPI (a venv under <target>/dist-tools), linked against glibc 2.17.
+        Skipped when the wheel is newer than every source; --force rebuilds. Then
+        check its platform tag (manylinux2014 / manylinux_2_17), that its extension
+        needs no glibc symbol newer than 2.17 and only manylinux2014 libraries
+        (objdump), and print its path.
+        --test: then install it with pytest into a fresh venv
+        (<target>/python-test-venv) and run `pytest python/tests`.
   bench [<cargo bench args>]
         Run the benchmarks (cargo bench --workspace).
   help  Show this text.
@@ -65,6 +77,7 @@ fn main() -> ExitCode {
         "portable" => portable::binary(&workspace_root(), &target_dir())
             .and_then(|bin| portable::check(&bin, &target_dir()).map(|()| bin))
             .map(|bin| println!("{}", bin.display())),
+        "dist" => dist::run(rest),
         "help" | "-h" | "--help" => {
             print!("{HELP}");
             Ok(())

@@ -147,6 +147,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
     print_skips(&skip_log);
     timings.push(("cargo test", tested?));
 
+    // The wheel is built once and tested installed, in a fresh venv.
+    let wheel_start = std::time::Instant::now();
+    let wheel = crate::dist::wheel(&target)?;
+    timings.push(("python wheel", wheel_start.elapsed().as_secs_f64()));
+    timings.push(("pytest", crate::dist::python_tests(&target, &wheel)?));
+
     eprintln!("\n==> all steps passed");
     for (step, secs) in &timings {
         eprintln!("    {step:<16} {secs:>7.1} s");

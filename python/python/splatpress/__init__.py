@@ -1,0 +1,212 @@
+"""Compress 3D Gaussian Splatting scenes into PlayCanvas SOG.
+
+The functions mirror the ``splatpress`` command, and each returns exactly the dict that the
+command prints with ``--json``::
+
+    import splatpress
+
+    report = splatpress.compress("scene.ply", "scene.sog")
+    print(report["written"]["total_bytes"], "bytes on", report["backend"]["chosen"])
+
+    # No input at hand: the built-in sample scene (like ``splatpress compress --sample``).
+    splatpress.compress(None, "sample.sog", sample_count=3000, backend="cpu")
+
+Jobs run with the GIL released, so other Python threads keep running meanwhile. A job cannot
+be interrupted half-way: Ctrl-C is acted on when it returns. Outputs are atomic: a failed
+job leaves nothing at (or beside) the output path.
+
+Errors are :class:`SplatpressError` subclasses whose message is the one the command prints
+after ``splatpress: error:``:
+
+- :class:`InputError`: an input is missing, unreadable, malformed, or has nothing to compress;
+- :class:`OutputError`: the output cannot be written (missing folder, would overwrite the input);
+- :class:`BackendUnavailableError`: the backend asked for is unavailable or failed.
+
+Bad keyword values (an unknown backend or order, an out-of-range integer) raise
+:class:`ValueError` before any work starts.
+
+Progress: ``progress=`` takes a callable that receives one dict per event, from the thread
+running the job, with the GIL held:
+
+- ``{"event": "start", "stage": "k-means", "total": 10}`` (``total`` may be ``None``);
+- ``{"event": "step", "done": 3}``;
+- ``{"event": "finish", "stage": "k-means", "secs": 0.42}``;
+- ``{"event": "note", "text": "backend: cpu (2 threads)"}``.
+
+If the callable raises, it is not called again, the job runs to its end (the library has no
+point at which to stop it), and then the callable's exception is raised instead of returning
+the report. If the job failed too, the job's error is raised, with the callable's exception
+as its ``__context__``.
+"""
+
+import atexit as _atexit
+import json as _json
+import os as _os
+import shutil as _shutil
+import tempfile as _tempfile
+from typing import Any, Callable, Dict, Optional, Union
+
+
+def _quiet_mesa() -> None:
+    """Mesa's Vulkan drivers print "XDG_RUNTIME_DIR is invalid or not set" on every GPU probe
+    of a headless server or container. As the command does, give them a private, empty folder
+    for the life of the process when none is set (at import, before any probe)."""
+    if "XDG_RUNTIME_DIR" in _os.environ:
+        return
+    folder = _tempfile.mkdtemp(prefix="splatpress-runtime-")
+    _os.environ["XDG_RUNTIME_DIR"] = folder
+    _atexit.register(_shutil.rmtree, folder, True)
+
+
+_quiet_mesa()
+
+from . import _splatpress
+from ._splatpress import (
+    BackendUnavailableError,
+    InputError,
+    OutputError,
+    SplatpressError,
+)
+
+__version__: str = _splatpress.__version__
+
+__all__ = [
+    "compress",
+    "decode",
+    "eval",
+    "info",
+    "devices",
+    "SplatpressError",
+    "InputError",
+    "OutputError",
+    "BackendUnavailableError",
+    "__version__",
+]
+
+PathLike = Union[str, "_os.PathLike[str]"]
+ProgressCallback = Callable[[Dict[str, Any]], Any]
+
+
+def compress(
+    input: Optional[PathLike],
+    output: PathLike,
+    *,
+    backend: str = "auto",
+    sh_iterations: int = 10,
+    sh_bands: Optional[int] = None,
+    seed: int = 0,
+    order: str = "morton",
+    plas_quality: str = "default",
+    webp_effort: int = 4,
+    sample_count: Optional[int] = None,
+    sample_bands: int = 3,
+    progress: Optional[ProgressCallback] = None,
+) -> Dict[str, Any]:
+    """Compress a scene to SOG, like ``splatpress compress --json``.
+
+    Args:
+        input: the scene to compress (``.ply``, ``.compressed.ply``, ``.splat``, ``.sog``,
+            ``meta.json`` or a SOG folder), or ``None`` for the built-in sample scene (the
+            command's ``--sample``): ``sample_count`` splats with ``sample_bands`` SH bands,
+            drawn from ``seed``.
+        output: ``*.sog`` writes one bundle; ``*.json`` a meta.json with WebP textures beside
+            it; any other name a folder holding both. Its folder must exist.
+        backend: where the k-means and PLAS run: ``"auto"`` (CUDA, then a hardware GPU
+            through wgpu, then the CPU, falling back on failure), ``"cuda"``, ``"wgpu"`` or
+            ``"cpu"``. See :func:`devices`.
+        sh_iterations: Lloyd iterations of the SH palette k-means.
+        sh_bands: keep at most this many SH bands (0-3); ``None`` keeps all the input has.
+        seed: seed of every random choice; the same input and seed give identical bytes,
+            through this function or the command.
+        order: texel order, ``"morton"`` (fast) or ``"plas"`` (smaller files, slower).
+        plas_quality: PLAS schedule with ``order="plas"``: ``"fast"``, ``"default"`` or
+            ``"best"``.
+        webp_effort: lossless WebP effort, 0 (fastest) to 9 (smallest).
+        sample_count: splats in the sample scene (``input=None`` only; default 20000).
+        sample_bands: SH bands of the sample scene, 0-3 (``input=None`` only).
+        progress: a callable receiving progress dicts (see the module documentation).
+
+    Returns:
+        The report: ``input``, ``input_bytes``, ``output``, ``sanitized``, ``backend``
+        (``chosen``, ``device``, ``passed_over``), ``encoder``, ``written`` (``files``,
+        ``total_bytes``) and ``seconds``.
+
+    Raises:
+        InputError, OutputError, BackendUnavailableError: the job failed (nothing written).
+        ValueError: a keyword value is out of range or unknown.
+    """
+    return _json.loads(
+        _splatpress.compress(
+            input,
+            output,
+            backend=backend,
+            sh_iterations=sh_iterations,
+            sh_bands=sh_bands,
+            seed=seed,
+            order=order,
+            plas_quality=plas_quality,
+            webp_effort=webp_effort,
+            sample_count=sample_count,
+            sample_bands=sample_bands,
+            progress=progress,
+        )
+    )
+
+
+def decode(input: PathLike, output: PathLike) -> Dict[str, Any]:
+    """Decode any readable scene (usually a SOG) to a binary 3DGS PLY, like ``splatpress decode``.
+
+    Returns:
+        ``{"output": str, "splats": int, "sh_bands": int}``.
+
+    Raises:
+        InputError, OutputError: the job failed (nothing written).
+    """
+    return _json.loads(_splatpress.decode(input, output))
+
+
+def eval(  # noqa: A001 - named after the command, `splatpress eval`
+    original: PathLike,
+    compressed: PathLike,
+    progress: Optional[ProgressCallback] = None,
+) -> Dict[str, Any]:
+    """Measure what compression lost, like ``splatpress eval --json``.
+
+    Args:
+        original: the source scene (sanitised as :func:`compress` would).
+        compressed: the compressed scene, in any readable format.
+        progress: a callable receiving progress dicts (see the module documentation).
+
+    Returns:
+        Per-attribute errors of ``compressed`` against ``original`` (``matching``,
+        ``bbox_diagonal``, ``position``, ``log_scale``, ``rotation_deg``, ``opacity``,
+        ``color_dc``, ``color_dc_psnr_db``, …) and both files' ``sizes``.
+
+    Raises:
+        InputError: either file is missing, unreadable or malformed.
+    """
+    return _json.loads(_splatpress.evaluate(original, compressed, progress))
+
+
+def info(path: PathLike) -> Dict[str, Any]:
+    """Summarise a scene, like ``splatpress info --json``.
+
+    Returns:
+        ``format``, ``splats``, ``sh_bands``, ``bounds``, value ranges and non-finite counts;
+        for SOG inputs also ``sog_conformance_problems`` (empty when the engine accepts it).
+
+    Raises:
+        InputError: the file is missing, unreadable or malformed.
+    """
+    return _json.loads(_splatpress.info(path))
+
+
+def devices() -> Dict[str, Any]:
+    """Every backend and whether it is usable here, like ``splatpress devices --json``.
+
+    Returns:
+        ``backends`` (each with ``backend``, ``available`` and ``device`` or ``reason``),
+        ``cuda_devices``, ``wgpu_adapters`` and ``auto``: the backend ``backend="auto"``
+        would choose.
+    """
+    return _json.loads(_splatpress.devices())
