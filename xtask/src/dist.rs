@@ -77,6 +77,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
     }
     let target = target_dir();
+    // The portable binary first: the same glibc 2.17 floor as the wheel.
+    let binary = crate::portable::binary(&crate::workspace_root(), &target)?;
+    crate::portable::check(&binary, &target)?;
+    println!("binary: {}", binary.display());
     let start = Instant::now();
     if force {
         build(&target)?;

@@ -50,7 +50,7 @@ Tasks:
         compress --sample works, and (as root, with debootstrap) it runs in a
         Debian 11 root. The test command runs this too.
   dist [--force] [--test]
-        Build the Python wheel (`pip install splatpress`: one abi3 wheel for CPython
+        Build and check the portable binary (as `portable` does), then the Python wheel (`pip install splatpress`: one abi3 wheel for CPython
         3.8+, manylinux2014 x86_64) into <target>/dist/ with maturin 1.16.0 and zig
         0.17.1 from PyPI (a venv under <target>/dist-tools), linked against glibc 2.17.
         Skipped when the wheel is newer than every source; --force rebuilds. Then
