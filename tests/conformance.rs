@@ -32,12 +32,11 @@ const NEAR_TIE: f64 = 1e-5;
 const SUM_TOLERANCE: f64 = 1e-5;
 
 /// The running test's name (libtest names each test's thread after it).
-fn test_name() -> &'static str {
-    let name = std::thread::current()
+fn test_name() -> String {
+    std::thread::current()
         .name()
         .unwrap_or("conformance")
-        .to_string();
-    Box::leak(name.into_boxed_str())
+        .to_string()
 }
 
 fn open(options: WgpuOptions) -> Result<WgpuBackend, String> {
@@ -55,7 +54,7 @@ fn shared(
             if std::env::var("REQUIRE_GPU_ADAPTER").as_deref() == Ok("1") {
                 panic!("REQUIRE_GPU_ADAPTER=1 but no wgpu adapter: {why}");
             }
-            crate::util::skip(test_name(), &format!("no wgpu adapter ({why})"));
+            crate::util::skip(&test_name(), &format!("no wgpu adapter ({why})"));
             None
         }
     }
@@ -89,7 +88,7 @@ pub(crate) fn cuda() -> Option<&'static CudaBackend> {
             if std::env::var("REQUIRE_CUDA").as_deref() == Ok("1") {
                 panic!("REQUIRE_CUDA=1 but no usable CUDA: {why}");
             }
-            crate::util::skip(test_name(), &format!("no CUDA driver ({why})"));
+            crate::util::skip(&test_name(), &format!("no CUDA driver ({why})"));
             None
         }
     }
@@ -377,7 +376,7 @@ fn wgpu_f16_assign_on_f16_exact_inputs() {
     };
     if !backend.uses_f16() {
         crate::util::skip(
-            test_name(),
+            &test_name(),
             &format!("adapter {} has no shader-f16", backend.adapter().name),
         );
         return;

@@ -24,28 +24,22 @@ fn compress(dir: &Path, out: &str, extra: &[&str]) -> util::Ran {
 
 /// The backend to fail and the one auto should land on, from `devices --json`.
 fn plan(dir: &Path) -> Option<(&'static str, &'static str)> {
-    let ran = splatpress(dir, ["devices", "--json"]).success();
-    let devices: serde_json::Value = serde_json::from_str(&ran.stdout()).unwrap();
-    let available = |name: &str| {
-        devices["backends"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|b| b["backend"] == name && b["available"] == true)
-    };
-    if available("cuda") {
-        return Some(("cuda", if available("wgpu") { "wgpu" } else { "cpu" }));
+    let devices = util::Devices::probe(dir);
+    if devices.available("cuda") {
+        let next = if devices.available("wgpu") {
+            "wgpu"
+        } else {
+            "cpu"
+        };
+        return Some(("cuda", next));
     }
-    if devices["wgpu_adapters"]
-        .as_array()
-        .is_some_and(|a| !a.is_empty())
-    {
+    if devices.any_adapter() {
         return Some(("wgpu", "cpu"));
     }
     if std::env::var("REQUIRE_GPU_ADAPTER").as_deref() == Ok("1") {
         panic!(
             "REQUIRE_GPU_ADAPTER=1 but no GPU backend to fail:\n{}",
-            ran.stdout()
+            devices.text
         );
     }
     util::skip(

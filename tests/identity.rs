@@ -76,35 +76,24 @@ fn required(var: &str) -> bool {
 /// The backends to run here, with their table keys; unavailable ones are skipped visibly.
 fn backends(dir: &Path) -> Vec<(&'static str, &'static str)> {
     let mut list = vec![("cpu", "cpu")];
-    let ran = splatpress(dir, ["devices", "--json"]).success();
-    let devices: serde_json::Value = serde_json::from_str(&ran.stdout()).expect("devices --json");
-    let available = |name: &str| {
-        devices["backends"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|b| b["backend"] == name && b["available"] == true)
-    };
-    let software_wgpu = ran.stdout().to_lowercase().contains("llvmpipe");
-    let any_adapter = devices["wgpu_adapters"]
-        .as_array()
-        .is_some_and(|a| !a.is_empty());
-    if available("wgpu") {
+    let devices = util::Devices::probe(dir);
+    let software_wgpu = devices.text.to_lowercase().contains("llvmpipe");
+    if devices.available("wgpu") {
         list.push(("wgpu", "wgpu-gpu"));
-    } else if any_adapter && software_wgpu {
+    } else if devices.any_adapter() && software_wgpu {
         list.push(("wgpu", "wgpu-llvmpipe"));
     } else if required("REQUIRE_GPU_ADAPTER") {
         panic!(
             "REQUIRE_GPU_ADAPTER=1 but no wgpu adapter:\n{}",
-            ran.stdout()
+            devices.text
         );
     } else {
         util::skip("identity (wgpu)", "no wgpu adapter");
     }
-    if available("cuda") {
+    if devices.available("cuda") {
         list.push(("cuda", "cuda"));
     } else if required("REQUIRE_CUDA") {
-        panic!("REQUIRE_CUDA=1 but CUDA is unavailable:\n{}", ran.stdout());
+        panic!("REQUIRE_CUDA=1 but CUDA is unavailable:\n{}", devices.text);
     } else {
         util::skip("identity (cuda)", "no usable CUDA device");
     }

@@ -205,3 +205,38 @@ pub fn write_ply(path: &Path, scene: &Scene) {
     }
     std::fs::write(path, bytes).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
 }
+
+/// What `splatpress devices --json` reports on this machine.
+pub struct Devices {
+    /// The report.
+    pub json: serde_json::Value,
+    /// The report as printed (for failure messages).
+    pub text: String,
+}
+
+impl Devices {
+    /// Runs `splatpress devices --json` in `dir`.
+    pub fn probe(dir: &Path) -> Devices {
+        let ran = splatpress(dir, ["devices", "--json"]).success();
+        let text = ran.stdout();
+        let json = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("devices --json is not JSON ({e}):\n{text}"));
+        Devices { json, text }
+    }
+
+    /// Whether `--backend auto` may use `backend` (wgpu: a hardware adapter).
+    pub fn available(&self, backend: &str) -> bool {
+        self.json["backends"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|b| b["backend"] == backend && b["available"] == true)
+    }
+
+    /// Whether wgpu finds any adapter, software ones included.
+    pub fn any_adapter(&self) -> bool {
+        self.json["wgpu_adapters"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    }
+}

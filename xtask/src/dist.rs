@@ -24,7 +24,11 @@ use std::time::{Instant, SystemTime};
 use crate::{run, target_dir, workspace_root};
 
 /// PyPI packages of the build venv: maturin and the zig toolchain it links with.
-const TOOLS: [&str; 2] = ["maturin==1.16.0", "ziglang==0.17.1"];
+const TOOLS: [&str; 3] = [
+    "maturin==1.16.0",
+    "ziglang==0.17.1",
+    "cargo-zigbuild==0.24.1",
+];
 /// The test runner installed beside the wheel by [`python_tests`].
 const PYTEST: &str = "pytest==9.2.0";
 /// Newest glibc symbol version the extension may need (manylinux2014 = CentOS 7).
@@ -172,23 +176,10 @@ pub fn python_tests(target: &Path, wheel: &Path) -> Result<f64, String> {
         std::fs::remove_dir_all(&venv).map_err(|e| format!("removing {}: {e}", venv.display()))?;
     }
     let bin = venv.join("bin");
-    let python = bin.join("python");
-    run::step(
-        "python test venv",
-        Command::new(base_python()).args(["-m", "venv"]).arg(&venv),
-    )?;
-    run::step(
-        "pip install wheel + pytest",
-        Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .arg(wheel)
-            .arg(PYTEST),
+    let python = venv_install(
+        &venv,
+        "wheel + pytest",
+        &[wheel.as_os_str(), PYTEST.as_ref()],
     )?;
     let mut pytest = Command::new(&python);
     pytest
@@ -435,25 +426,41 @@ fn ensure_objdump() -> Result<(), String> {
     Ok(())
 }
 
-/// The venv `<target>/dist-tools/venv` with [`TOOLS`], created and filled on first use.
-fn tools_venv(target: &Path) -> Result<PathBuf, String> {
+/// The venv `<target>/dist-tools/venv` with [`TOOLS`] (maturin for the wheel, zig and
+/// cargo-zigbuild for the portable binary), created and filled on first use.
+pub(crate) fn tools_venv(target: &Path) -> Result<PathBuf, String> {
     let venv = target.join("dist-tools").join("venv");
     let python = venv.join("bin").join("python");
     let marker = venv.join("splatpress-tools-installed");
     let wanted = TOOLS.join("\n");
     if std::fs::read_to_string(&marker).is_ok_and(|text| text == wanted)
         && run::is_executable(&venv.join("bin").join("maturin"))
+        && python.exists()
     {
         return Ok(venv);
     }
+    let tools: Vec<&std::ffi::OsStr> = TOOLS.iter().map(|t| t.as_ref()).collect();
+    venv_install(&venv, "maturin + zig + cargo-zigbuild", &tools)?;
+    std::fs::write(&marker, wanted).map_err(|e| format!("writing {}: {e}", marker.display()))?;
+    Ok(venv)
+}
+
+/// Creates the venv `venv` unless it exists and pip-installs `packages` into it (`label`
+/// names them in the step line); returns the venv's python.
+fn venv_install(
+    venv: &Path,
+    label: &str,
+    packages: &[&std::ffi::OsStr],
+) -> Result<PathBuf, String> {
+    let python = venv.join("bin").join("python");
     if !python.exists() {
         run::step(
-            "dist tools venv",
-            Command::new(base_python()).args(["-m", "venv"]).arg(&venv),
+            &format!("venv {}", venv.display()),
+            Command::new(base_python()).args(["-m", "venv"]).arg(venv),
         )?;
     }
     run::step(
-        "pip install maturin + zig",
+        &format!("pip install {label}"),
         Command::new(&python)
             .args([
                 "-m",
@@ -462,10 +469,9 @@ fn tools_venv(target: &Path) -> Result<PathBuf, String> {
                 "--quiet",
                 "--disable-pip-version-check",
             ])
-            .args(TOOLS),
+            .args(packages),
     )?;
-    std::fs::write(&marker, wanted).map_err(|e| format!("writing {}: {e}", marker.display()))?;
-    Ok(venv)
+    Ok(python)
 }
 
 /// The interpreter that creates venvs: `$PYTHON`, or `python3`.
@@ -489,7 +495,7 @@ fn stdout_of(cmd: &mut Command, what: &str) -> Result<String, String> {
 }
 
 /// `$PATH` with `dir` in front.
-fn with_path_first(dir: &Path) -> std::ffi::OsString {
+pub(crate) fn with_path_first(dir: &Path) -> std::ffi::OsString {
     let mut paths = vec![dir.to_path_buf()];
     if let Some(path) = std::env::var_os("PATH") {
         paths.extend(std::env::split_paths(&path));

@@ -2,7 +2,8 @@
 //! (manylinux2014), so it starts on Amazon Linux 2 (2.26), Ubuntu 20.04 (2.31) and newer.
 //! libwebp is vendored; libcuda and libvulkan are opened at run time, as in every build.
 //!
-//! Tools come from PyPI (`ziglang`, `cargo-zigbuild`) into `<target>/dist-tools/venv`.
+//! Tools come from PyPI (`ziglang`, `cargo-zigbuild`) into the venv the wheel's build uses
+//! too ([`crate::dist::tools_venv`]).
 //! [`check`] reads the binary's dynamic symbol versions and needed libraries, and runs it
 //! inside a Debian 11 root made by debootstrap where the machine allows.
 
@@ -15,8 +16,6 @@ use crate::run;
 pub const GLIBC: (u32, u32) = (2, 17);
 /// The zig target triple (cargo-zigbuild's glibc-suffix form).
 const ZIG_TARGET: &str = "x86_64-unknown-linux-gnu.2.17";
-/// Pinned tools.
-const TOOLS: [&str; 2] = ["ziglang==0.17.1", "cargo-zigbuild==0.24.1"];
 /// Libraries the binary may need at load time: the C runtime only.
 const ALLOWED_NEEDED: [&str; 7] = [
     "libc.so.6",
@@ -31,14 +30,8 @@ const ALLOWED_NEEDED: [&str; 7] = [
 /// Builds the portable binary (incremental: cargo decides what is stale) and returns its path,
 /// `<target>/dist/splatpress-x86_64-linux-gnu`.
 pub fn binary(root: &Path, target: &Path) -> Result<PathBuf, String> {
-    let venv = tools(target)?;
-    let bin_dir = venv.join("bin");
-    let path = std::env::join_paths(
-        std::iter::once(bin_dir.clone()).chain(std::env::split_paths(
-            &std::env::var_os("PATH").unwrap_or_default(),
-        )),
-    )
-    .map_err(|e| format!("PATH: {e}"))?;
+    let venv = crate::dist::tools_venv(target)?;
+    let path = crate::dist::with_path_first(&venv.join("bin"));
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     run::step(
         "portable binary (cargo zigbuild, glibc 2.17)",
@@ -73,32 +66,6 @@ pub fn binary(root: &Path, target: &Path) -> Result<PathBuf, String> {
         return Err(format!("strip {} failed", built.display()));
     }
     Ok(out)
-}
-
-/// ziglang and cargo-zigbuild in a venv of their own (installed once; a marker records it).
-fn tools(target: &Path) -> Result<PathBuf, String> {
-    let venv = target.join("dist-tools").join("zig-venv");
-    let python = venv.join("bin").join("python");
-    let marker = venv.join("splatpress-tools-installed");
-    let wanted = TOOLS.join("\n");
-    if std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted) {
-        return Ok(venv);
-    }
-    if !python.exists() {
-        let base = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-        run::step(
-            "python -m venv (zig tools)",
-            Command::new(base).args(["-m", "venv"]).arg(&venv),
-        )?;
-    }
-    run::step(
-        "pip install ziglang cargo-zigbuild",
-        Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet"])
-            .args(TOOLS),
-    )?;
-    std::fs::write(&marker, wanted).map_err(|e| format!("writing {}: {e}", marker.display()))?;
-    Ok(venv)
 }
 
 /// The newest `GLIBC_x.y` version among `objdump -T` lines.
