@@ -56,8 +56,9 @@ pub mod stats;
 #[doc(hidden)]
 pub use api::encode_on as encode_scene;
 pub use api::{
-    BackendReport, BackendStatus, CudaDevices, CudaRequirement, DecodeReport, Devices, Hooks, Info,
-    Input, Options, Report, compress_file, decode_file, devices, evaluate, inspect,
+    BackendReport, BackendStatus, BatchOptions, BatchSummary, BatchTotals, CudaDevices,
+    CudaRequirement, DecodeReport, Devices, Hooks, Info, Input, Options, Report, SceneStatus,
+    SceneSummary, WorkerCounts, batch, compress_file, decode_file, devices, evaluate, inspect,
 };
 pub use backend::select::{Choice as BackendChoice, PassedOver};
 pub use backend::{AdapterReport, CudaDeviceReport};

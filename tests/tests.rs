@@ -2,6 +2,8 @@
 
 mod backends;
 mod bad_input;
+/// `batch` and the SageMaker Processing entrypoint.
+mod batch;
 mod browser;
 mod cli;
 mod conformance;

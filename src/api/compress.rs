@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::backend::Backend;
-use crate::backend::select::{self, AnyBackend, Choice, PassedOver};
+use super::backends::Backends;
+use crate::backend::select::{Choice, PassedOver};
 use crate::encode::{self, Encoded, Order};
 use crate::formats::{self, WriteOptions, WriteReport};
 use crate::progress::{Event, Progress};
@@ -35,6 +35,8 @@ pub struct Options {
     pub order: Order,
     /// Where the kernels run; `Auto` falls back to the next backend on failure.
     pub backend: Choice,
+    /// The CUDA device (an ordinal among those `CUDA_VISIBLE_DEVICES` leaves) when CUDA runs.
+    pub cuda_device: usize,
     /// How the output file is encoded.
     pub write: WriteOptions,
     /// Test hooks (feature `test-hooks`); empty otherwise.
@@ -54,7 +56,7 @@ pub struct Hooks {
 
 impl Hooks {
     /// Whether `auto` may open a software wgpu adapter (only to inject a failure into it).
-    fn auto_accepts_software_wgpu(&self) -> bool {
+    pub(crate) fn auto_accepts_software_wgpu(&self) -> bool {
         #[cfg(feature = "test-hooks")]
         return self.inject_failure.is_some_and(|f| f.backend == "wgpu");
         #[cfg(not(feature = "test-hooks"))]
@@ -71,6 +73,7 @@ impl Default for Options {
             seed: encode.seed,
             order: encode.order,
             backend: Choice::Auto,
+            cuda_device: 0,
             write: WriteOptions::default(),
             hooks: Hooks::default(),
         }
@@ -128,6 +131,19 @@ pub fn compress_file(
     options: &Options,
     progress: &dyn Progress,
 ) -> Result<Report> {
+    let mut backends = Backends::new(options.backend, options.cuda_device, options.hooks);
+    compress_on(&mut backends, input, output, options, progress)
+}
+
+/// [`compress_file`] on backends opened earlier (a batch worker keeps its own across scenes);
+/// `options.backend`, `cuda_device` and `hooks` are those of `backends`.
+pub(crate) fn compress_on(
+    backends: &mut Backends,
+    input: &Input,
+    output: &Path,
+    options: &Options,
+    progress: &dyn Progress,
+) -> Result<Report> {
     let start = Instant::now();
     check_output(input, output)?;
     let (scene, sanitized) = match input {
@@ -147,13 +163,7 @@ pub fn compress_file(
             scene.sanitize()
         }
     };
-    let (encoded, mut encoder, backend) = encode_with_hooks(
-        options.backend,
-        &scene,
-        &options.encode(),
-        progress,
-        &options.hooks,
-    )?;
+    let (encoded, mut encoder, backend) = backends.encode(&scene, &options.encode(), progress)?;
     let write_start = Instant::now();
     progress.event(Event::Start {
         stage: "write",
@@ -198,95 +208,15 @@ fn check_output(input: &Input, output: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Encodes an in-memory, sanitised scene on the backend `choice` names. Under [`Choice::Auto`] a backend that is
-/// unavailable, or fails while running (device lost, out of memory), hands over to the next
-/// one; each hand-over is a [`Event::Note`] and an entry of [`BackendReport::passed_over`].
+/// Encodes an in-memory, sanitised scene on the backend `choice` names (CUDA device 0). Under
+/// [`Choice::Auto`] a backend that is unavailable, or fails while running (device lost, out of
+/// memory), hands over to the next one; each hand-over is a [`Event::Note`] and an entry of
+/// [`BackendReport::passed_over`].
 pub fn encode_on(
     choice: Choice,
     scene: &Scene,
     options: &encode::Options,
     progress: &dyn Progress,
 ) -> Result<(Encoded, encode::Report, BackendReport)> {
-    encode_with_hooks(choice, scene, options, progress, &Hooks::default())
-}
-
-fn encode_with_hooks(
-    choice: Choice,
-    scene: &Scene,
-    options: &encode::Options,
-    progress: &dyn Progress,
-    hooks: &Hooks,
-) -> Result<(Encoded, encode::Report, BackendReport)> {
-    let under_auto = choice == Choice::Auto;
-    let mut passed_over = Vec::new();
-    let mut last_error = None;
-    for which in select::candidates(choice) {
-        let software_ok = which == Choice::Wgpu && hooks.auto_accepts_software_wgpu();
-        let backend = match select::open(which, under_auto && !software_ok) {
-            Ok(b) => b,
-            Err(e) if under_auto => {
-                let reason = select::reason(&e);
-                progress.event(Event::Note(&format!(
-                    "{} unavailable: {reason}",
-                    which.name()
-                )));
-                passed_over.push(PassedOver {
-                    backend: which.name(),
-                    reason,
-                });
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        let device = backend.describe();
-        progress.event(Event::Note(&format!("backend: {device}")));
-        let result = match &backend {
-            AnyBackend::Cpu(b) => encode_hooked(b, scene, options, progress, hooks),
-            #[cfg(feature = "wgpu")]
-            AnyBackend::Wgpu(b) => encode_hooked(b.as_ref(), scene, options, progress, hooks),
-            #[cfg(feature = "cuda")]
-            AnyBackend::Cuda(b) => encode_hooked(b.as_ref(), scene, options, progress, hooks),
-        };
-        match result {
-            Ok((encoded, report)) => {
-                let chosen = BackendReport {
-                    chosen: backend.name(),
-                    device,
-                    passed_over,
-                };
-                return Ok((encoded, report, chosen));
-            }
-            Err(e @ Error::Backend { .. }) if under_auto => {
-                let reason = format!("failed while running: {}", select::reason(&e));
-                progress.event(Event::Note(&format!(
-                    "{} {reason}; falling back to the next backend",
-                    backend.name()
-                )));
-                passed_over.push(PassedOver {
-                    backend: backend.name(),
-                    reason,
-                });
-                last_error = Some(e);
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last_error.unwrap_or_else(|| Error::Scene("no backend could run".into())))
-}
-
-/// Encodes on `backend`, through the failure-injecting wrapper when a hook names it.
-fn encode_hooked<B: Backend>(
-    backend: &B,
-    scene: &Scene,
-    options: &encode::Options,
-    progress: &dyn Progress,
-    hooks: &Hooks,
-) -> Result<(Encoded, encode::Report)> {
-    #[cfg(feature = "test-hooks")]
-    if let Some(fail) = hooks.inject_failure.filter(|f| f.backend == backend.name()) {
-        let faulty = crate::backend::faulty::Faulty::new(backend, fail.after_calls);
-        return encode::encode_with(&faulty, scene, options, progress);
-    }
-    let _ = hooks;
-    encode::encode_with(backend, scene, options, progress)
+    Backends::new(choice, 0, Hooks::default()).encode(scene, options, progress)
 }

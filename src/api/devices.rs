@@ -63,7 +63,7 @@ pub struct Devices {
 pub fn devices() -> Devices {
     let backends = [Choice::Cuda, Choice::Wgpu, Choice::Cpu]
         .into_iter()
-        .map(|which| match select::open(which, true) {
+        .map(|which| match select::open(which, 0, true) {
             Ok(b) => BackendStatus {
                 backend: which.name(),
                 available: true,

@@ -2,12 +2,18 @@
 //! `batch`) calls these and adds only presentation; each returns a serialisable report that
 //! *is* the CLI's `--json` output.
 
+mod backends;
+mod batch;
 mod compress;
 mod decode;
 mod devices;
 mod evaluate;
 mod inspect;
 
+pub use batch::{
+    BatchOptions, SceneSummary, Status as SceneStatus, Summary as BatchSummary,
+    Totals as BatchTotals, WorkerCounts, batch,
+};
 pub use compress::{BackendReport, Hooks, Input, Options, Report, compress_file, encode_on};
 pub use decode::{DecodeReport, decode_file};
 pub use devices::{BackendStatus, CudaDevices, CudaRequirement, Devices, devices};

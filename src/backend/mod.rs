@@ -77,6 +77,15 @@ pub fn cuda_devices() -> crate::Result<Vec<CudaDeviceReport>> {
     return Err(select::not_built("cuda"));
 }
 
+/// How many CUDA devices this process sees (`CUDA_VISIBLE_DEVICES` applied by the driver),
+/// without loading kernels; an error when there is no usable driver or no `cuda` feature.
+pub fn cuda_device_count() -> crate::Result<usize> {
+    #[cfg(feature = "cuda")]
+    return cuda::device_count();
+    #[cfg(not(feature = "cuda"))]
+    return Err(select::not_built("cuda"));
+}
+
 /// Every adapter wgpu finds, software ones included (none without the `wgpu` feature).
 pub fn wgpu_adapters() -> Vec<AdapterReport> {
     #[cfg(feature = "wgpu")]

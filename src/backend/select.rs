@@ -108,12 +108,14 @@ pub struct PassedOver {
 }
 
 #[cfg(feature = "cuda")]
-fn open_cuda() -> Result<AnyBackend> {
-    Ok(AnyBackend::Cuda(Box::new(CudaBackend::new()?)))
+fn open_cuda(ordinal: usize) -> Result<AnyBackend> {
+    Ok(AnyBackend::Cuda(Box::new(CudaBackend::with_device(
+        ordinal,
+    )?)))
 }
 
 #[cfg(not(feature = "cuda"))]
-fn open_cuda() -> Result<AnyBackend> {
+fn open_cuda(_ordinal: usize) -> Result<AnyBackend> {
     Err(not_built("cuda"))
 }
 
@@ -150,11 +152,11 @@ pub fn candidates(choice: Choice) -> Vec<Choice> {
     }
 }
 
-/// Opens one concrete backend. Under `auto` a wgpu software adapter is refused (the CPU
-/// backend is faster than a CPU-emulated GPU).
-pub fn open(which: Choice, under_auto: bool) -> Result<AnyBackend> {
+/// Opens one concrete backend (CUDA on device `cuda_device`). Under `auto` a wgpu software
+/// adapter is refused (the CPU backend is faster than a CPU-emulated GPU).
+pub fn open(which: Choice, cuda_device: usize, under_auto: bool) -> Result<AnyBackend> {
     match which {
-        Choice::Cuda => open_cuda(),
+        Choice::Cuda => open_cuda(cuda_device),
         Choice::Wgpu => open_wgpu(!under_auto),
         Choice::Cpu | Choice::Auto => Ok(AnyBackend::Cpu(Cpu)),
     }
@@ -185,6 +187,6 @@ mod tests {
         );
         assert_eq!(candidates(Choice::Auto).last(), Some(&Choice::Cpu));
         // Whatever this machine has, auto ends with a backend that always opens.
-        assert!(open(Choice::Cpu, true).is_ok());
+        assert!(open(Choice::Cpu, 0, true).is_ok());
     }
 }

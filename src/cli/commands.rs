@@ -11,7 +11,7 @@ use clap::CommandFactory;
 use serde::Serialize;
 
 use super::progress::Reporter;
-use super::{Cli, CompressArgs, Failure, OrderArg, PlasQualityArg, SampleArgs};
+use super::{Cli, CompressArgs, EncodeArgs, Failure, OrderArg, PlasQualityArg, SampleArgs};
 
 /// Default lossless WebP effort (see BENCHMARKS.md for the size/time trade-off).
 pub const DEFAULT_WEBP_EFFORT: u8 = 4;
@@ -21,14 +21,14 @@ fn usage_error(message: &str) -> Failure {
     Failure::Usage(Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message))
 }
 
-fn print_json(value: &impl Serialize) -> Result<()> {
+pub fn print_json(value: &impl Serialize) -> Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value).map_err(|e| Error::io("<stdout>", e.into()))?;
     writeln!(out).map_err(|e| Error::io("<stdout>", e))
 }
 
-fn print_text(text: &str) -> Result<()> {
+pub fn print_text(text: &str) -> Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
@@ -49,17 +49,7 @@ pub fn compress(args: CompressArgs) -> Result<(), Failure> {
         (true, _) => return Err(usage_error("with --sample, give only OUTPUT")),
         (false, _) => return Err(usage_error("give INPUT and OUTPUT, or --sample OUTPUT")),
     };
-    let options = Options {
-        sh_iterations: args.sh_iterations,
-        sh_bands: args.sh_bands,
-        seed: args.seed,
-        order: order(args.order, args.plas_quality),
-        backend: args.backend,
-        write: WriteOptions {
-            webp_effort: args.webp_effort,
-        },
-        hooks: hooks(&args)?,
-    };
+    let options = options(&args.encode)?;
     let report = crate::compress_file(&input, output, &options, &reporter)?;
     if args.json {
         return Ok(print_json(&report)?);
@@ -68,6 +58,22 @@ pub fn compress(args: CompressArgs) -> Result<(), Failure> {
         return Ok(());
     }
     Ok(print_text(&compress_text(&report))?)
+}
+
+/// The library's options for the shared compress settings.
+pub fn options(args: &EncodeArgs) -> Result<Options, Failure> {
+    Ok(Options {
+        sh_iterations: args.sh_iterations,
+        sh_bands: args.sh_bands,
+        seed: args.seed,
+        order: order(args.order, args.plas_quality),
+        backend: args.backend,
+        write: WriteOptions {
+            webp_effort: args.webp_effort,
+        },
+        hooks: hooks(args)?,
+        ..Options::default()
+    })
 }
 
 /// The human summary of a compression.
@@ -251,7 +257,7 @@ fn order(order: OrderArg, quality: PlasQualityArg) -> Order {
 
 /// The test hooks asked for on the command line (feature `test-hooks` only).
 #[cfg(feature = "test-hooks")]
-fn hooks(args: &CompressArgs) -> Result<crate::Hooks, Failure> {
+fn hooks(args: &EncodeArgs) -> Result<crate::Hooks, Failure> {
     use crate::backend::faulty::InjectedFailure;
     let Some(spec) = &args.inject_failure else {
         return Ok(crate::Hooks::default());
@@ -276,6 +282,6 @@ fn hooks(args: &CompressArgs) -> Result<crate::Hooks, Failure> {
 }
 
 #[cfg(not(feature = "test-hooks"))]
-fn hooks(_: &CompressArgs) -> Result<crate::Hooks, Failure> {
+fn hooks(_: &EncodeArgs) -> Result<crate::Hooks, Failure> {
     Ok(crate::Hooks::default())
 }

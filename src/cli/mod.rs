@@ -1,6 +1,7 @@
 //! Command-line definitions (clap) and the subcommands. The library does the work and
 //! reports; this module decides what the user sees.
 
+mod batch;
 mod commands;
 mod progress;
 
@@ -38,6 +39,10 @@ enum Command {
         override_usage = "splatpress compress [OPTIONS] <INPUT> <OUTPUT>\n       splatpress compress [OPTIONS] --sample <OUTPUT>"
     )]
     Compress(CompressArgs),
+    /// Compress many scenes: every scene under a folder, or those a manifest lists, on every
+    /// GPU; writes OUTPUT_DIR/summary.json. A failing scene never stops the others.
+    #[command(long_about = BATCH_ABOUT)]
+    Batch(BatchArgs),
     /// Decode any supported input (typically a SOG) to a binary 3DGS PLY.
     Decode {
         /// Input: .sog, meta.json, SOG folder, .ply, .compressed.ply or .splat.
@@ -79,6 +84,22 @@ enum Command {
     },
 }
 
+const BATCH_ABOUT: &str = "Compress many scenes into OUTPUT_DIR: every scene under a folder \
+(recursively; outputs mirror the input paths, `a/b/x.ply` → `OUTPUT_DIR/a/b/x.sog`), those a \
+manifest lists, or one scene.\n\n\
+A manifest has one scene a line: a path (relative to the manifest), or a JSON object with \
+\"input\", optionally \"output\" (relative to OUTPUT_DIR) and any of \"seed\", \
+\"sh_iterations\", \"sh_bands\", \"order\", \"plas_quality\", \"webp_effort\", which \
+override the options below for that scene:\n\n\
+    scenes/garden.ply\n\
+    {\"input\": \"scenes/bike.ply\", \"output\": \"bike-small.sog\", \"sh_bands\": 1}\n\n\
+Every visible GPU works: one worker per CUDA device (CUDA_VISIBLE_DEVICES respected), each \
+keeping its device open across scenes; without CUDA, wgpu or CPU workers (--jobs). Each output \
+is complete or absent. OUTPUT_DIR/summary.json lists every scene (status, error, bytes in \
+and out, ratio, seconds, backend) and the workers of each kind.\n\n\
+Exit status: 0 when every scene was compressed (or skipped by --resume), 1 when any failed \
+or the batch could not start, 2 usage error.";
+
 #[derive(Args)]
 struct SampleArgs {
     /// Splats in the built-in sample scene (with --sample).
@@ -100,6 +121,48 @@ struct CompressArgs {
     sample: bool,
     #[command(flatten)]
     sample_args: SampleArgs,
+    #[command(flatten)]
+    encode: EncodeArgs,
+    /// Print a JSON report on stdout instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct BatchArgs {
+    /// A folder (every .ply, .compressed.ply, .splat, .sog and SOG folder under it,
+    /// recursively; hidden entries skipped), a manifest (any other file: one scene path a line,
+    /// or a JSON object a line with per-scene options), or one scene.
+    inputs: PathBuf,
+    /// Where the outputs go (created if missing): each scene's .sog at its path relative to
+    /// INPUTS (or to the manifest), and summary.json.
+    output_dir: PathBuf,
+    /// Scenes in flight. Default: one per CUDA device (CUDA_VISIBLE_DEVICES respected);
+    /// without CUDA, one wgpu worker on a hardware GPU, else one CPU worker per 4 threads.
+    #[arg(short, long)]
+    jobs: Option<usize>,
+    /// Skip scenes whose output is already complete: newer than the input, a conforming SOG
+    /// with the input's splat count (read back, not assumed). Options are not compared:
+    /// delete outputs to redo them with other options.
+    #[arg(long)]
+    resume: bool,
+    #[command(flatten)]
+    encode: EncodeArgs,
+    /// Print the summary JSON on stdout instead of text (it is written to
+    /// OUTPUT_DIR/summary.json either way).
+    #[arg(long)]
+    json: bool,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// The settings of one compression, shared by `compress` and `batch`.
+#[derive(Args)]
+struct EncodeArgs {
     /// Lloyd iterations of the SH palette k-means.
     #[arg(short = 'i', long, default_value_t = 10)]
     sh_iterations: u32,
@@ -124,12 +187,6 @@ struct CompressArgs {
     /// cuda, wgpu (any adapter, software ones included) or cpu. See `splatpress devices`.
     #[arg(long, default_value = "auto", value_parser = parse_choice)]
     backend: Choice,
-    /// Print a JSON report on stdout instead of text.
-    #[arg(long)]
-    json: bool,
-    /// Print nothing but errors.
-    #[arg(short, long)]
-    quiet: bool,
     /// Test hook: make BACKEND fail after CALLS calls, as a GPU lost mid-job (`cuda:40`).
     #[cfg(feature = "test-hooks")]
     #[arg(long, hide = true, value_name = "BACKEND:CALLS")]
@@ -222,6 +279,7 @@ impl From<crate::Error> for Failure {
 fn run(cli: Cli) -> Result<(), Failure> {
     let done = match cli.command {
         Command::Compress(args) => return commands::compress(args),
+        Command::Batch(args) => return batch::batch(args),
         Command::Decode { input, output } => commands::decode(&input, &output),
         Command::Eval {
             original,

@@ -31,6 +31,8 @@ const TOOLS: [&str; 3] = [
 ];
 /// The test runner installed beside the wheel by [`python_tests`].
 const PYTEST: &str = "pytest==9.2.0";
+/// Ray with Ray Data, for python/tests/test_ray.py (deploy/ray/compress_scenes.py).
+const RAY: &str = "ray[data]==2.60.0";
 /// Newest glibc symbol version the extension may need (manylinux2014 = CentOS 7).
 const GLIBC_MAX: &str = "2.17";
 /// Newest symbol versions of the other manylinux2014 libraries (PEP 599).
@@ -164,7 +166,7 @@ fn build(target: &Path) -> Result<PathBuf, String> {
     only_wheel(&dist)?.ok_or_else(|| format!("maturin wrote no wheel into {}", dist.display()))
 }
 
-/// Installs the wheel and pytest into a new venv at `<target>/python-test-venv` (removed
+/// Installs the wheel, pytest and Ray into a new venv at `<target>/python-test-venv` (removed
 /// and created afresh every time, so nothing from an earlier wheel survives) and runs
 /// `pytest python/tests -q` in it; returns the seconds spent. Collecting no test (pytest's
 /// exit status 5) is a failure.
@@ -178,8 +180,8 @@ pub fn python_tests(target: &Path, wheel: &Path) -> Result<f64, String> {
     let bin = venv.join("bin");
     let python = venv_install(
         &venv,
-        "wheel + pytest",
-        &[wheel.as_os_str(), PYTEST.as_ref()],
+        "wheel + pytest + ray",
+        &[wheel.as_os_str(), PYTEST.as_ref(), RAY.as_ref()],
     )?;
     let mut pytest = Command::new(&python);
     pytest
@@ -195,7 +197,9 @@ pub fn python_tests(target: &Path, wheel: &Path) -> Result<f64, String> {
         // The tests run the console command `splatpress` from this venv.
         .env("PATH", with_path_first(&bin))
         .env("VIRTUAL_ENV", &venv)
-        .env("PYTHONDONTWRITEBYTECODE", "1");
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        // Ray is installed above: test_ray.py must run, not skip.
+        .env("SPLATPRESS_REQUIRE_RAY", "1");
     if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
         // Mesa prints "XDG_RUNTIME_DIR is invalid" on every wgpu probe without one.
         pytest.env("XDG_RUNTIME_DIR", private_dir(&target.join("xdg-runtime"))?);

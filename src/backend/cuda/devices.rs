@@ -10,6 +10,19 @@ use cudarc::driver::sys::CUdevice_attribute as Attr;
 /// the driver is unusable; per-device problems are recorded in the report instead.
 pub fn devices() -> Result<Vec<CudaDeviceReport>> {
     let version = driver::init_driver()?;
+    Ok((0..count()?)
+        .map(|ordinal| report(ordinal, version))
+        .collect())
+}
+
+/// How many CUDA devices the driver shows this process (after `CUDA_VISIBLE_DEVICES`),
+/// without loading any kernels.
+pub fn device_count() -> Result<usize> {
+    driver::init_driver()?;
+    count()
+}
+
+fn count() -> Result<usize> {
     let mut count = 0;
     // SAFETY: plain driver call after cuInit.
     unsafe {
@@ -18,11 +31,7 @@ pub fn devices() -> Result<Vec<CudaDeviceReport>> {
             "cuDeviceGetCount",
         )?;
     }
-    let mut out = Vec::new();
-    for ordinal in 0..count.max(0) as usize {
-        out.push(report(ordinal, version));
-    }
-    Ok(out)
+    Ok(count.max(0) as usize)
 }
 
 fn report(ordinal: usize, version: i32) -> CudaDeviceReport {

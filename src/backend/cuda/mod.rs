@@ -1,6 +1,6 @@
-//! The CUDA backend: kernels in `kernels/*.cu`, shipped as PTX (ISA 7.8, compute_75) inside
+//! The CUDA backend: kernels in `kernels/*.cu`, shipped as PTX (ISA 7.0, compute_75) inside
 //! the binary and JIT-compiled by the NVIDIA driver, so the only run-time requirement is the
-//! driver (R520+). libcuda is loaded at run time through cudarc's `dynamic-loading`; the
+//! driver (R450+). libcuda is loaded at run time through cudarc's `dynamic-loading`; the
 //! binary builds and runs on machines without CUDA, and [`CudaBackend::new`] returns an
 //! error (never panics) naming what is missing. Results are held to [`super::cpu`] by
 //! `tests/conformance.rs`.
@@ -38,7 +38,7 @@ mod plas;
 pub mod ptx;
 mod sort;
 
-pub use devices::devices;
+pub use devices::{device_count, devices};
 pub use driver::CudaBuffer;
 
 use driver::{Device, Module};
@@ -119,7 +119,7 @@ impl CudaBackend {
 
     /// Opens CUDA device `ordinal` to run with `options`: checks that the driver library is
     /// present (before any driver call, since cudarc panics without it), that the driver is new
-    /// enough for PTX ISA 7.8 (R520+), that the GPU is not in a prohibited or taken exclusive
+    /// enough for PTX ISA 7.0 (R450+), that the GPU is not in a prohibited or taken exclusive
     /// compute mode, and that the driver JIT-compiles our PTX. Each failure is an
     /// [`Error::Backend`] that says what to do.
     pub fn with_options(ordinal: usize, options: CudaOptions) -> Result<Self> {
