@@ -24,6 +24,10 @@ const COMMANDS: &[(&str, &[&str])] = &[
     // The portable binary's checks: symbol versions, and a Debian 11 root to run it in.
     ("objdump", &["binutils"]),
     ("debootstrap", &["debootstrap"]),
+    // The container image (deploy/Dockerfile): podman builds and runs it; runc because crun
+    // refuses this sandbox's hybrid cgroups.
+    ("podman", &["podman"]),
+    ("runc", &["runc"]),
 ];
 
 /// Installs whatever is missing from [`PACKAGES`] and [`COMMANDS`]; returns the seconds spent.

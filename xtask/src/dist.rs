@@ -33,6 +33,8 @@ const TOOLS: [&str; 3] = [
 const PYTEST: &str = "pytest==9.2.0";
 /// Ray with Ray Data, for python/tests/test_ray.py (deploy/ray/compress_scenes.py).
 const RAY: &str = "ray[data]==2.60.0";
+/// The SageMaker Python SDK v2 the Processing launcher is written for (python/tests/test_sagemaker.py).
+const SAGEMAKER: &str = "sagemaker>=2.250,<3";
 /// Newest glibc symbol version the extension may need (manylinux2014 = CentOS 7).
 const GLIBC_MAX: &str = "2.17";
 /// Newest symbol versions of the other manylinux2014 libraries (PEP 599).
@@ -166,7 +168,7 @@ fn build(target: &Path) -> Result<PathBuf, String> {
     only_wheel(&dist)?.ok_or_else(|| format!("maturin wrote no wheel into {}", dist.display()))
 }
 
-/// Installs the wheel, pytest and Ray into a new venv at `<target>/python-test-venv` (removed
+/// Installs the wheel, pytest, Ray and the SageMaker SDK into a new venv at `<target>/python-test-venv` (removed
 /// and created afresh every time, so nothing from an earlier wheel survives) and runs
 /// `pytest python/tests -q` in it; returns the seconds spent. Collecting no test (pytest's
 /// exit status 5) is a failure.
@@ -180,8 +182,13 @@ pub fn python_tests(target: &Path, wheel: &Path) -> Result<f64, String> {
     let bin = venv.join("bin");
     let python = venv_install(
         &venv,
-        "wheel + pytest + ray",
-        &[wheel.as_os_str(), PYTEST.as_ref(), RAY.as_ref()],
+        "wheel + pytest + ray + sagemaker",
+        &[
+            wheel.as_os_str(),
+            PYTEST.as_ref(),
+            RAY.as_ref(),
+            SAGEMAKER.as_ref(),
+        ],
     )?;
     let mut pytest = Command::new(&python);
     pytest
@@ -199,7 +206,8 @@ pub fn python_tests(target: &Path, wheel: &Path) -> Result<f64, String> {
         .env("VIRTUAL_ENV", &venv)
         .env("PYTHONDONTWRITEBYTECODE", "1")
         // Ray is installed above: test_ray.py must run, not skip.
-        .env("SPLATPRESS_REQUIRE_RAY", "1");
+        .env("SPLATPRESS_REQUIRE_RAY", "1")
+        .env("SPLATPRESS_REQUIRE_SAGEMAKER", "1");
     if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
         // Mesa prints "XDG_RUNTIME_DIR is invalid" on every wgpu probe without one.
         pytest.env("XDG_RUNTIME_DIR", private_dir(&target.join("xdg-runtime"))?);

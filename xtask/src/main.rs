@@ -7,6 +7,7 @@
 //! and checks the Python wheel.
 
 mod apt;
+mod container;
 mod dist;
 mod npm;
 mod portable;
@@ -59,6 +60,13 @@ Tasks:
         (objdump), and print its path.
         --test: then install it with pytest into a fresh venv
         (<target>/python-test-venv) and run `pytest python/tests`.
+  container [--test]
+        Build the portable binary, then the image of deploy/Dockerfile with
+        podman or docker as splatpress:latest (base debian:bookworm-slim).
+        --test: instead build it on a local Debian 12 root (debootstrap) and
+        run it as SageMaker Processing does: scenes in /opt/ml/processing/input,
+        one broken; expects exit 1, summary-algo-1.json, and outputs
+        byte-identical to the host's `compress`. The test command runs this.
   bench [<cargo bench args>]
         Run the benchmarks (cargo bench --workspace).
   help  Show this text.
@@ -78,6 +86,7 @@ fn main() -> ExitCode {
             .and_then(|bin| portable::check(&bin, &target_dir()).map(|()| bin))
             .map(|bin| println!("{}", bin.display())),
         "dist" => dist::run(rest),
+        "container" => container::run(rest),
         "help" | "-h" | "--help" => {
             print!("{HELP}");
             Ok(())

@@ -125,6 +125,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let portable = crate::portable::binary(&root, &target)?;
     crate::portable::check(&portable, &target)?;
     timings.push(("portable binary", portable_start.elapsed().as_secs_f64()));
+    // apt installs podman when it can (root on Debian): then the container must be tested.
+    let container_required = install && run::is_root() && run::on_path("dpkg");
+    timings.push((
+        "container",
+        crate::container::test(&root, &target, &portable, container_required)?,
+    ));
     let mut test = cargo_in(&cargo, &root);
     // --no-fail-fast: one failing test binary should not hide the others' results.
     // The test hooks (failure injection) are compiled into the test build only.
