@@ -27,6 +27,9 @@ pub struct CudaDeviceReport {
     pub compute_mode: String,
     /// True when every embedded PTX module loaded (JIT-compiled) on this device.
     pub ptx_loads: bool,
+    /// The embedded machine code this GPU runs without a JIT (`sm_86`), or `None` (the PTX is
+    /// JIT-compiled: GPUs outside sm_75/80/86/89/90 families).
+    pub machine_code: Option<String>,
     /// Why it did not, if it did not.
     pub error: Option<String>,
     /// Milliseconds spent loading the modules in this process. The first load on a machine is

@@ -92,8 +92,9 @@ impl AnyBackend {
             }
             #[cfg(feature = "cuda")]
             AnyBackend::Cuda(b) => format!(
-                "cuda: {} (PTX loaded in {:.0} ms)",
+                "cuda: {} ({} loaded in {:.0} ms)",
                 b.device_name(),
+                b.kernel_code(),
                 b.load_ms()
             ),
         }

@@ -187,7 +187,7 @@ fn devices_text(devices: &Devices) -> String {
     }
     if let Some(need) = &devices.cuda_requirement {
         text += &format!(
-            "cuda kernels: PTX ISA {} (compute_75), JIT-compiled by driver {}+ (CUDA {}+)\n",
+            "cuda kernels: machine code for sm_75/80/86/89/90, and PTX ISA {} (compute_75) JIT-compiled by driver {}+ (CUDA {}+) for other GPUs\n",
             need.ptx_isa, need.min_driver, need.min_driver_cuda
         );
     }
@@ -196,7 +196,7 @@ fn devices_text(devices: &Devices) -> String {
             text += &format!("cuda devices ({}):\n", list.len());
             for d in list {
                 text += &format!(
-                    "  {}: {} (compute {}, {} MiB, {} SMs) driver {} (CUDA {}), mode {}, PTX {}\n",
+                    "  {}: {} (compute {}, {} MiB, {} SMs) driver {} (CUDA {}), mode {}, PTX {}, {}\n",
                     d.ordinal,
                     d.name,
                     d.compute_capability,
@@ -209,6 +209,10 @@ fn devices_text(devices: &Devices) -> String {
                         "loads"
                     } else {
                         "does NOT load"
+                    },
+                    match &d.machine_code {
+                        Some(arch) => format!("runs embedded {arch} machine code (no JIT)"),
+                        None => "no machine code for it: PTX JIT".to_string(),
                     },
                 );
             }

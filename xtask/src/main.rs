@@ -13,6 +13,7 @@ mod npm;
 mod portable;
 mod ptx;
 mod run;
+mod sass;
 mod test;
 
 use std::path::PathBuf;
@@ -40,8 +41,10 @@ Tasks:
   ptx [--check] [--validate]
         Compile kernels/*.cu to kernels/ptx/*.ptx with NVRTC 11.8 for compute_75,
         rewriting the `.version 7.8` header to PTX ISA 7.0 (driver R450+, so the
-        R470 hosts JIT it); the wheels are set up under <target>/cuda-tools.
-        --check: fail if the committed PTX is stale, then validate; --validate:
+        R470 hosts JIT it), then assemble machine code for sm_75/80/86/89/90 with
+        ptxas 11.8 into kernels/sass/*.cubin (no JIT on those GPUs); the wheels are
+        set up under <target>/cuda-tools.
+        --check: fail if the committed PTX or cubins are stale, then validate; --validate:
         only check that each file declares .version 7.0 / .target sm_75 and
         assemble it with ptxas 11.7 and 11.8 for sm_75 and sm_86.
   portable

@@ -12,6 +12,9 @@
 //!   nothing needs an 11.8-only assembler. One line per (ptxas, module, arch); the 11.8 run
 //!   also prints each kernel's registers and shared memory.
 //!
+//! Then (`sass.rs`) ptxas 11.8 assembles each module into machine code for the GPUs production
+//! uses, `kernels/sass/<name>.<arch>.cubin`, which `--check` also compares byte for byte.
+//!
 //! The tools come from PyPI wheels (`nvidia-cuda-nvrtc-cu11==11.8.89` for NVRTC,
 //! `nvidia-cuda-nvcc-cu11==11.8.89` and `==11.7.99` for ptxas; toolchain.md §3). The 11.8
 //! wheels go into a venv at `<target dir>/cuda-tools/venv` (`PYTHON` picks the interpreter
@@ -116,6 +119,23 @@ pub fn run(args: &[String]) -> Result<(), String> {
             }
             println!("ptx: {} file(s) up to date", sources.len());
         }
+    }
+    let ptxas_11_8 = wheel_file(&venv, "nvidia.cuda_nvcc", "bin/ptxas")?;
+    let scratch = tools.join("sass-scratch");
+    if check {
+        crate::sass::check(
+            &ptxas_11_8,
+            &ptx_files(&out_dir)?,
+            &kernels.join("sass"),
+            &scratch,
+        )?;
+    } else if !validate {
+        crate::sass::write(
+            &ptxas_11_8,
+            &ptx_files(&out_dir)?,
+            &kernels.join("sass"),
+            &scratch,
+        )?;
     }
     if validate || check {
         let assemblers = [

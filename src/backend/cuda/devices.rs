@@ -46,6 +46,7 @@ fn report(ordinal: usize, version: i32) -> CudaDeviceReport {
         driver_version: driver::kernel_driver_version(),
         compute_mode: String::new(),
         ptx_loads: false,
+        machine_code: None,
         error: None,
         load_ms: None,
     };
@@ -58,11 +59,12 @@ fn report(ordinal: usize, version: i32) -> CudaDeviceReport {
     }
     r.name = driver::device_name(dev).unwrap_or_default();
     let attr = |a| driver::attribute(dev, a).unwrap_or(-1);
-    r.compute_capability = format!(
-        "{}.{}",
+    let cc = (
         attr(Attr::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR),
-        attr(Attr::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)
+        attr(Attr::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR),
     );
+    r.compute_capability = format!("{}.{}", cc.0, cc.1);
+    r.machine_code = ptx::KMEANS.machine_code(cc).map(|c| c.name());
     r.multiprocessors = attr(Attr::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
     r.compute_mode = match attr(Attr::CU_DEVICE_ATTRIBUTE_COMPUTE_MODE) {
         0 => "default",

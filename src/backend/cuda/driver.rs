@@ -10,7 +10,7 @@ use std::time::Instant;
 use cudarc::driver::sys::{self, CUresult, cudaError_enum as Code};
 
 use super::cuda_error;
-use super::ptx::{MIN_DRIVER, MIN_DRIVER_CUDA, PTX_ISA};
+use super::ptx::{MIN_DRIVER, MIN_DRIVER_CUDA, PTX_ISA, PtxModule};
 use crate::Result;
 
 /// Lowest `cuDriverGetVersion` that JITs our PTX (ISA [`PTX_ISA`]): [`MIN_DRIVER_CUDA`]
@@ -155,6 +155,8 @@ pub struct Device {
     pub ctx: sys::CUcontext,
     /// Name, e.g. "Tesla T4".
     pub name: String,
+    /// Compute capability, e.g. (7, 5).
+    pub compute_capability: (i32, i32),
 }
 
 // SAFETY: CUDA contexts may be used from any thread once made current there (`bind`).
@@ -212,7 +214,22 @@ impl Device {
                 describe(rc)
             )));
         }
-        let device = Device { dev, ctx, name };
+        let compute_capability = (
+            attribute(
+                dev,
+                sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
+            )?,
+            attribute(
+                dev,
+                sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
+            )?,
+        );
+        let device = Device {
+            dev,
+            ctx,
+            name,
+            compute_capability,
+        };
         device.bind()?;
         Ok(device)
     }
@@ -247,11 +264,13 @@ impl Drop for Device {
     }
 }
 
-/// A loaded PTX module and the time its load (the driver's JIT, or its cache) took.
+/// A loaded module, what was loaded, and the time the load took.
 pub struct Module {
     handle: sys::CUmodule,
-    /// Milliseconds spent in `cuModuleLoadDataEx`.
+    /// Milliseconds spent loading (for PTX: the driver's JIT, or its cache).
     pub load_ms: f64,
+    /// The machine code's architecture (`sm_86`), or `None` when the PTX was JIT-compiled.
+    pub machine_code: Option<String>,
 }
 
 // SAFETY: module handles are context-wide and usable from any thread with the context current.
@@ -260,6 +279,27 @@ unsafe impl Send for Module {}
 unsafe impl Sync for Module {}
 
 impl Module {
+    /// Loads `module` for a GPU of compute capability `cc`: its machine code when it has some
+    /// for that GPU (no JIT), else, or when the driver refuses the cubin, the PTX.
+    pub fn load_for(module: &PtxModule, cc: (i32, i32)) -> Result<Self> {
+        if let Some(cubin) = module.machine_code(cc) {
+            let mut handle: sys::CUmodule = std::ptr::null_mut();
+            let start = Instant::now();
+            // SAFETY: bytes is a complete cubin ELF image, alive for the program's life.
+            let rc = unsafe {
+                sys::cuModuleLoadData(&mut handle, cubin.bytes.as_ptr() as *const c_void)
+            };
+            if rc == Code::CUDA_SUCCESS {
+                return Ok(Module {
+                    handle,
+                    load_ms: start.elapsed().as_secs_f64() * 1e3,
+                    machine_code: Some(cubin.name()),
+                });
+            }
+        }
+        Self::load(module.source, module.name)
+    }
+
     /// JIT-compiles `ptx` for the current context's device; a failure carries the JIT log.
     pub fn load(ptx: &str, name: &str) -> Result<Self> {
         let source = CString::new(ptx).map_err(|_| cuda_error(format!("{name}: NUL in PTX")))?;
@@ -310,7 +350,11 @@ impl Module {
                 describe(rc)
             )));
         }
-        Ok(Module { handle, load_ms })
+        Ok(Module {
+            handle,
+            load_ms,
+            machine_code: None,
+        })
     }
 
     /// The kernel `name` of this module.

@@ -127,7 +127,7 @@ impl CudaBackend {
         let device = Device::open(ordinal)?;
         let mut modules = Vec::new();
         for module in ptx::ALL {
-            modules.push(Module::load(module.source, module.name)?);
+            modules.push(Module::load_for(&module, device.compute_capability)?);
         }
         let (km, so, pl) = (&modules[0], &modules[1], &modules[2]);
         let kernels = Kernels {
@@ -156,9 +156,23 @@ impl CudaBackend {
         &self.device.name
     }
 
-    /// Milliseconds the kernel modules took to load (JIT or the driver's cache).
+    /// Milliseconds the kernel modules took to load (machine code, or the PTX through the
+    /// driver's JIT or its cache).
     pub fn load_ms(&self) -> f64 {
         self.modules.iter().map(|m| m.load_ms).sum()
+    }
+
+    /// What was loaded: `sm_90 machine code`, or `PTX` (JIT-compiled by the driver).
+    pub fn kernel_code(&self) -> String {
+        match self
+            .modules
+            .iter()
+            .map(|m| m.machine_code.as_deref())
+            .collect::<Option<Vec<_>>>()
+        {
+            Some(archs) if !archs.is_empty() => format!("{} machine code", archs[0]),
+            _ => "PTX".to_string(),
+        }
     }
 
     /// (free, total) device memory in bytes.

@@ -17,31 +17,100 @@ pub const MIN_DRIVER_CUDA: i32 = 11000;
 /// The driver branch that first reports [`MIN_DRIVER_CUDA`]: R450 (450.36.06 on Linux).
 pub const MIN_DRIVER: &str = "R450";
 
-/// One embedded PTX module.
+/// Machine code of one module for one architecture: `kernels/sass/<name>.sm_XY.cubin`,
+/// assembled from the committed PTX by ptxas 11.8 (`cargo xtask ptx`; `--check` rebuilds and
+/// compares). Loading it skips the driver's PTX JIT, which a fresh container pays in full.
+/// Cubins from a CUDA 11 toolkit load on any driver from R450 on (CUDA 11 minor version
+/// compatibility), the PTX's own floor.
+#[derive(Debug, Clone, Copy)]
+pub struct Cubin {
+    /// Compute capability it was built for, e.g. (8, 6).
+    pub arch: (i32, i32),
+    /// The ELF image.
+    pub bytes: &'static [u8],
+}
+
+impl Cubin {
+    /// `sm_86` and the like.
+    pub fn name(&self) -> String {
+        format!("sm_{}{}", self.arch.0, self.arch.1)
+    }
+}
+
+/// One embedded kernel module: its PTX and its machine code for the GPUs production uses.
 #[derive(Debug, Clone, Copy)]
 pub struct PtxModule {
     /// Name of the `.cu` file it came from.
     pub name: &'static str,
     /// The PTX text.
     pub source: &'static str,
+    /// Machine code for [`SASS_ARCHS`].
+    pub cubins: &'static [Cubin],
+}
+
+impl PtxModule {
+    /// The cubin a GPU of compute capability `cc` runs: same major version, the highest minor
+    /// not above the GPU's (an sm_86 cubin runs on 8.6 and 8.9). `None`: JIT the PTX.
+    pub fn machine_code(&self, cc: (i32, i32)) -> Option<&'static Cubin> {
+        self.cubins
+            .iter()
+            .filter(|c| c.arch.0 == cc.0 && c.arch.1 <= cc.1)
+            .max_by_key(|c| c.arch.1)
+    }
+}
+
+/// Architectures shipped as machine code (T4, A100, A10G, L4, H100/H200); equal to `ARCHS` in
+/// xtask/src/sass.rs.
+pub const SASS_ARCHS: [(i32, i32); 5] = [(7, 5), (8, 0), (8, 6), (8, 9), (9, 0)];
+
+/// The embedded cubins of module `$name`, one per [`SASS_ARCHS`] entry.
+macro_rules! cubins {
+    ($name:literal) => {
+        &[
+            cubin!($name, 7, 5),
+            cubin!($name, 8, 0),
+            cubin!($name, 8, 6),
+            cubin!($name, 8, 9),
+            cubin!($name, 9, 0),
+        ]
+    };
+}
+
+macro_rules! cubin {
+    ($name:literal, $major:literal, $minor:literal) => {
+        Cubin {
+            arch: ($major, $minor),
+            bytes: include_bytes!(concat!(
+                "../../../kernels/sass/",
+                $name,
+                ".sm_",
+                $major,
+                $minor,
+                ".cubin"
+            )),
+        }
+    };
 }
 
 /// k-means: centroid packing, tiled and simple assignment, histogram, segment sums.
 pub const KMEANS: PtxModule = PtxModule {
     name: "kmeans",
     source: include_str!("../../../kernels/ptx/kmeans.ptx"),
+    cubins: cubins!("kmeans"),
 };
 
 /// Radix sort: key bits, digit histogram, exclusive scan, stable scatter.
 pub const SORT: PtxModule = PtxModule {
     name: "sort",
     source: include_str!("../../../kernels/ptx/sort.ptx"),
+    cubins: cubins!("sort"),
 };
 
 /// PLAS: per-radius box blur (rows, columns), group-of-four reorder, loss.
 pub const PLAS: PtxModule = PtxModule {
     name: "plas",
     source: include_str!("../../../kernels/ptx/plas.ptx"),
+    cubins: cubins!("plas"),
 };
 
 /// Every module, in load order.
@@ -72,6 +141,43 @@ mod tests {
                  ptx`, or change PTX_ISA here and in xtask/src/ptx.rs together)",
                 module.name
             );
+        }
+    }
+
+    #[test]
+    fn each_gpu_gets_the_machine_code_of_its_family() {
+        let pick = |cc| KMEANS.machine_code(cc).map(|c| c.name());
+        assert_eq!(pick((7, 5)).as_deref(), Some("sm_75"));
+        assert_eq!(pick((8, 0)).as_deref(), Some("sm_80"));
+        assert_eq!(pick((8, 6)).as_deref(), Some("sm_86"));
+        assert_eq!(pick((8, 7)).as_deref(), Some("sm_86"));
+        assert_eq!(pick((8, 9)).as_deref(), Some("sm_89"));
+        assert_eq!(pick((9, 0)).as_deref(), Some("sm_90"));
+        // Older than the kernels' target, or a family without cubins: the PTX.
+        assert_eq!(pick((7, 0)), None);
+        assert_eq!(pick((10, 0)), None);
+        assert_eq!(pick((12, 0)), None);
+    }
+
+    #[test]
+    fn every_cubin_is_cuda_machine_code_for_its_arch() {
+        for module in ALL {
+            assert_eq!(module.cubins.len(), SASS_ARCHS.len());
+            for (cubin, arch) in module.cubins.iter().zip(SASS_ARCHS) {
+                assert_eq!(cubin.arch, arch);
+                let b = cubin.bytes;
+                assert_eq!(&b[..4], b"\x7fELF", "{} {}", module.name, cubin.name());
+                // e_machine 190 = EM_CUDA; the low byte of e_flags is the SM version.
+                assert_eq!(u16::from_le_bytes([b[18], b[19]]), 190);
+                let sm = u32::from_le_bytes([b[48], b[49], b[50], b[51]]) & 0xff;
+                assert_eq!(
+                    sm as i32,
+                    arch.0 * 10 + arch.1,
+                    "{} {}",
+                    module.name,
+                    cubin.name()
+                );
+            }
         }
     }
 
