@@ -1,6 +1,7 @@
 //! `splatpress devices`: what the CUDA driver sees, and whether our PTX loads on each GPU.
 
-use super::driver::{self, Device, Module};
+use super::driver::{self, Device};
+use super::module::Module;
 use super::ptx;
 use crate::Result;
 use crate::backend::CudaDeviceReport;

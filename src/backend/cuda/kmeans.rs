@@ -4,7 +4,7 @@
 //! the deterministic update (histogram → scan → stable radix sort of point ids by label →
 //! per-cluster f64 sums in point order).
 
-use super::driver::Arg;
+use super::module::Arg;
 use super::{AssignPrecision, CudaBackend, CudaBuffer, cuda_error, to_u32};
 use crate::Result;
 use crate::backend::{AssignShape, Kmeans, UpdateShape};

@@ -11,18 +11,18 @@
 //! One file per kernel family: buffers here, `kmeans.rs`, `sort.rs`, `plas.rs`, each with its
 //! kernels' entry points (looked up by name from the family's PTX module) and its trait impl.
 
-/// Declares a family's kernel struct: one [`driver::Function`] field per entry point of its
+/// Declares a family's kernel struct: one [`module::Function`] field per entry point of its
 /// `.cu` file, named as the entry point (so the name cannot drift), looked up by `load`.
 macro_rules! entry_points {
     ($(#[$doc:meta])* $name:ident { $($entry:ident),* $(,)? }) => {
         $(#[$doc])*
         pub(super) struct $name {
-            $($entry: super::driver::Function,)*
+            $($entry: super::module::Function,)*
         }
 
         impl $name {
             /// Looks every entry point up in the family's module.
-            pub(super) fn load(module: &super::driver::Module) -> crate::Result<Self> {
+            pub(super) fn load(module: &super::module::Module) -> crate::Result<Self> {
                 Ok($name {
                     $($entry: module.function(stringify!($entry))?,)*
                 })
@@ -34,6 +34,7 @@ macro_rules! entry_points {
 mod devices;
 mod driver;
 mod kmeans;
+mod module;
 mod plas;
 pub mod ptx;
 mod sort;
@@ -41,7 +42,8 @@ mod sort;
 pub use devices::{device_count, devices};
 pub use driver::CudaBuffer;
 
-use driver::{Device, Module};
+use driver::Device;
+use module::Module;
 
 use super::{Buffers, DeviceBuffer, Elem};
 use crate::{Error, Result};

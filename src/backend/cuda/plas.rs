@@ -10,7 +10,8 @@
 
 use std::sync::MutexGuard;
 
-use super::driver::{Arg, Device};
+use super::driver::Device;
+use super::module::Arg;
 use super::{CudaBackend, CudaBuffer, cuda_error, to_u32};
 use crate::Result;
 use crate::backend::Plas;

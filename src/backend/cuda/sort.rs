@@ -2,7 +2,7 @@
 //! `radix_histogram` → `scan_exclusive` → `radix_scatter` (kernels/sort.cu). Digits equal in
 //! every key are skipped (`key_bits`).
 
-use super::driver::Arg;
+use super::module::Arg;
 use super::{CudaBackend, CudaBuffer, cuda_error, to_u32};
 use crate::Result;
 use crate::backend::Sort;
