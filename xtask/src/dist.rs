@@ -29,12 +29,6 @@ const TOOLS: [&str; 3] = [
     "ziglang==0.17.1",
     "cargo-zigbuild==0.24.1",
 ];
-/// The test runner installed beside the wheel by [`python_tests`].
-const PYTEST: &str = "pytest==9.2.0";
-/// Ray with Ray Data, for python/tests/test_ray.py (deploy/ray/compress_scenes.py).
-const RAY: &str = "ray[data]==2.60.0";
-/// The SageMaker Python SDK v2 the Processing launcher is written for (python/tests/test_sagemaker.py).
-const SAGEMAKER: &str = "sagemaker>=2.250,<3";
 /// Newest glibc symbol version the extension may need (manylinux2014 = CentOS 7).
 const GLIBC_MAX: &str = "2.17";
 /// Newest symbol versions of the other manylinux2014 libraries (PEP 599).
@@ -102,7 +96,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         bytes as f64 / (1 << 20) as f64
     );
     if test {
-        let secs = python_tests(&target, &wheel)?;
+        let secs = crate::pytest::run(&target, &wheel)?;
         println!("python tests: passed ({secs:.1} s)");
     }
     Ok(())
@@ -166,74 +160,6 @@ fn build(target: &Path) -> Result<PathBuf, String> {
             .env("VIRTUAL_ENV", &venv),
     )?;
     only_wheel(&dist)?.ok_or_else(|| format!("maturin wrote no wheel into {}", dist.display()))
-}
-
-/// Installs the wheel, pytest, Ray and the SageMaker SDK into a new venv at `<target>/python-test-venv` (removed
-/// and created afresh every time, so nothing from an earlier wheel survives) and runs
-/// `pytest python/tests -q` in it; returns the seconds spent. Collecting no test (pytest's
-/// exit status 5) is a failure.
-pub fn python_tests(target: &Path, wheel: &Path) -> Result<f64, String> {
-    let start = Instant::now();
-    let root = workspace_root();
-    let venv = target.join("python-test-venv");
-    if venv.exists() {
-        std::fs::remove_dir_all(&venv).map_err(|e| format!("removing {}: {e}", venv.display()))?;
-    }
-    let bin = venv.join("bin");
-    let python = venv_install(
-        &venv,
-        "wheel + pytest + ray + sagemaker",
-        &[
-            wheel.as_os_str(),
-            PYTEST.as_ref(),
-            RAY.as_ref(),
-            SAGEMAKER.as_ref(),
-        ],
-    )?;
-    let mut pytest = Command::new(&python);
-    pytest
-        .current_dir(&root)
-        .args([
-            "-m",
-            "pytest",
-            "python/tests",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-        ])
-        // The tests run the console command `splatpress` from this venv.
-        .env("PATH", with_path_first(&bin))
-        .env("VIRTUAL_ENV", &venv)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        // Ray is installed above: test_ray.py must run, not skip.
-        .env("SPLATPRESS_REQUIRE_RAY", "1")
-        .env("SPLATPRESS_REQUIRE_SAGEMAKER", "1");
-    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
-        // Mesa prints "XDG_RUNTIME_DIR is invalid" on every wgpu probe without one.
-        pytest.env("XDG_RUNTIME_DIR", private_dir(&target.join("xdg-runtime"))?);
-    }
-    eprintln!("\n==> pytest: {}", run::describe(&pytest));
-    let pytest_start = Instant::now();
-    let status = pytest
-        .status()
-        .map_err(|e| format!("could not start pytest: {e}"))?;
-    let pytest_secs = pytest_start.elapsed().as_secs_f64();
-    match status.code() {
-        Some(0) => eprintln!("==> pytest: ok ({pytest_secs:.1} s)"),
-        Some(5) => {
-            return Err(format!(
-                "pytest collected no tests from {} (exit status 5)",
-                root.join("python/tests").display()
-            ));
-        }
-        _ => {
-            return Err(format!(
-                "pytest failed ({status}) after {pytest_secs:.1} s against {}",
-                wheel.display()
-            ));
-        }
-    }
-    Ok(start.elapsed().as_secs_f64())
 }
 
 /// Checks the wheel's tags and its extension's needs; returns a one-paragraph summary.
@@ -459,7 +385,7 @@ pub(crate) fn tools_venv(target: &Path) -> Result<PathBuf, String> {
 
 /// Creates the venv `venv` unless it exists and pip-installs `packages` into it (`label`
 /// names them in the step line); returns the venv's python.
-fn venv_install(
+pub fn venv_install(
     venv: &Path,
     label: &str,
     packages: &[&std::ffi::OsStr],
@@ -590,15 +516,6 @@ fn walk(dir: &Path, visit: &mut impl FnMut(PathBuf)) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// Creates `dir` with mode 0700 (as XDG_RUNTIME_DIR must be) and returns it.
-fn private_dir(dir: &Path) -> Result<PathBuf, String> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-        .map_err(|e| format!("setting the mode of {}: {e}", dir.display()))?;
-    Ok(dir.to_path_buf())
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@ mod dist;
 mod npm;
 mod portable;
 mod ptx;
+mod ptxas;
+mod pytest;
 mod run;
 mod sass;
 mod test;

@@ -157,7 +157,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let wheel_start = std::time::Instant::now();
     let wheel = crate::dist::wheel(&target)?;
     timings.push(("python wheel", wheel_start.elapsed().as_secs_f64()));
-    timings.push(("pytest", crate::dist::python_tests(&target, &wheel)?));
+    timings.push(("pytest", crate::pytest::run(&target, &wheel)?));
 
     eprintln!("\n==> all steps passed");
     for (step, secs) in &timings {
