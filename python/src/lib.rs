@@ -20,8 +20,8 @@ use pyo3::exceptions::{PyException, PyOverflowError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use splatpress::{
-    BackendChoice, Error, Event, Input, Options, Order, PlasOptions, PlasQuality, Progress,
-    WriteOptions,
+    BackendChoice, BatchOptions, Error, Event, Input, Options, Order, PlasOptions, PlasQuality,
+    Progress, WriteOptions,
 };
 
 create_exception!(
@@ -246,9 +246,8 @@ fn to_json(report: &impl serde::Serialize) -> PyResult<String> {
     input, output, *, backend, sh_iterations, sh_bands, seed, order, plas_quality, webp_effort,
     sample_count, sample_bands, progress
 ))]
-// One Rust argument per keyword; `..Default::default()` is kept although every field is set
-// today, because the library may add fields.
-#[allow(clippy::too_many_arguments, clippy::needless_update)]
+// One Rust argument per keyword.
+#[allow(clippy::too_many_arguments)]
 fn compress(
     py: Python<'_>,
     input: Option<PathBuf>,
@@ -279,18 +278,15 @@ fn compress(
             ));
         }
     };
-    let options = Options {
-        sh_iterations: ranged("sh_iterations", sh_iterations, u32::MAX.into())? as u32,
-        sh_bands: ranged_opt("sh_bands", sh_bands, 3)?.map(|b| b as u8),
-        seed: ranged("seed", seed, u64::MAX)?,
-        order: texel_order(order, plas_quality)?,
+    let options = options(
         backend,
-        write: WriteOptions {
-            webp_effort: ranged("webp_effort", webp_effort, 9)? as u8,
-            ..WriteOptions::default()
-        },
-        ..Options::default()
-    };
+        sh_iterations,
+        sh_bands,
+        seed,
+        order,
+        plas_quality,
+        webp_effort,
+    )?;
     if progress.as_ref().is_some_and(|p| !p.bind(py).is_callable()) {
         return Err(pyo3::exceptions::PyTypeError::new_err(
             "progress must be a callable taking one dict, or None",
@@ -305,6 +301,89 @@ fn compress(
     let job = Job {
         inputs: &inputs,
         output: Some(&output),
+    };
+    let result = result.map_err(|e| job.error(e)).and_then(|r| to_json(&r));
+    callback.finish(py, result)
+}
+
+/// The library's options for the compress keywords shared by `compress` and `batch`.
+// `..Default::default()` is kept although every field is set today: the library may add some.
+#[allow(clippy::needless_update)]
+fn options(
+    backend: BackendChoice,
+    sh_iterations: &Bound<'_, PyAny>,
+    sh_bands: Option<&Bound<'_, PyAny>>,
+    seed: &Bound<'_, PyAny>,
+    order: &str,
+    plas_quality: &str,
+    webp_effort: &Bound<'_, PyAny>,
+) -> PyResult<Options> {
+    Ok(Options {
+        sh_iterations: ranged("sh_iterations", sh_iterations, u32::MAX.into())? as u32,
+        sh_bands: ranged_opt("sh_bands", sh_bands, 3)?.map(|b| b as u8),
+        seed: ranged("seed", seed, u64::MAX)?,
+        order: texel_order(order, plas_quality)?,
+        backend,
+        write: WriteOptions {
+            webp_effort: ranged("webp_effort", webp_effort, 9)? as u8,
+            ..WriteOptions::default()
+        },
+        ..Options::default()
+    })
+}
+
+/// Compresses every scene `inputs` names (a folder, a manifest or one scene) into
+/// `output_dir`; returns the `splatpress batch --json` summary as JSON text (also written to
+/// `output_dir/summary.json`). Scenes that fail are in the summary, not raised.
+#[pyfunction]
+#[pyo3(signature = (
+    inputs, output_dir, *, jobs, resume, backend, sh_iterations, sh_bands, seed, order,
+    plas_quality, webp_effort, progress
+))]
+#[allow(clippy::too_many_arguments)]
+fn batch(
+    py: Python<'_>,
+    inputs: PathBuf,
+    output_dir: PathBuf,
+    jobs: Option<&Bound<'_, PyAny>>,
+    resume: bool,
+    backend: &str,
+    sh_iterations: &Bound<'_, PyAny>,
+    sh_bands: Option<&Bound<'_, PyAny>>,
+    seed: &Bound<'_, PyAny>,
+    order: &str,
+    plas_quality: &str,
+    webp_effort: &Bound<'_, PyAny>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<String> {
+    let backend: BackendChoice = backend.parse().map_err(PyValueError::new_err)?;
+    let jobs = match ranged_opt("jobs", jobs, 4096)? {
+        Some(0) => return Err(PyValueError::new_err("jobs must be at least 1, or None")),
+        other => other.map(|j| j as usize),
+    };
+    let options = BatchOptions {
+        compress: options(
+            backend,
+            sh_iterations,
+            sh_bands,
+            seed,
+            order,
+            plas_quality,
+            webp_effort,
+        )?,
+        jobs,
+        resume,
+    };
+    if progress.as_ref().is_some_and(|p| !p.bind(py).is_callable()) {
+        return Err(pyo3::exceptions::PyTypeError::new_err(
+            "progress must be a callable taking one dict, or None",
+        ));
+    }
+    let callback = Callback::new(progress);
+    let result = py.detach(|| splatpress::batch(&inputs, &output_dir, &options, &callback));
+    let job = Job {
+        inputs: &[&inputs],
+        output: Some(&output_dir),
     };
     let result = result.map_err(|e| job.error(e)).and_then(|r| to_json(&r));
     callback.finish(py, result)
@@ -392,6 +471,7 @@ fn _splatpress(m: &Bound<'_, PyModule>) -> PyResult<()> {
         py.get_type::<BackendUnavailableError>(),
     )?;
     m.add_function(wrap_pyfunction!(compress, m)?)?;
+    m.add_function(wrap_pyfunction!(batch, m)?)?;
     m.add_function(wrap_pyfunction!(decode, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(info, m)?)?;

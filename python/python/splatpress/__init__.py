@@ -72,6 +72,7 @@ __version__: str = _splatpress.__version__
 
 __all__ = [
     "compress",
+    "batch",
     "decode",
     "eval",
     "info",
@@ -148,6 +149,68 @@ def compress(
             webp_effort=webp_effort,
             sample_count=sample_count,
             sample_bands=sample_bands,
+            progress=progress,
+        )
+    )
+
+
+def batch(
+    inputs: PathLike,
+    output_dir: PathLike,
+    *,
+    jobs: Optional[int] = None,
+    resume: bool = False,
+    backend: str = "auto",
+    sh_iterations: int = 10,
+    sh_bands: Optional[int] = None,
+    seed: int = 0,
+    order: str = "morton",
+    plas_quality: str = "default",
+    webp_effort: int = 4,
+    progress: Optional[ProgressCallback] = None,
+) -> Dict[str, Any]:
+    """Compress many scenes, like ``splatpress batch --json``.
+
+    Args:
+        inputs: a folder (every scene under it, recursively), a manifest (one path a line, or
+            one JSON object a line with ``input``, optionally ``output`` and per-scene options),
+            or one scene.
+        output_dir: where the outputs go (created if missing); each scene's ``.sog`` at its
+            path relative to ``inputs``, and ``summary.json``.
+        jobs: scenes in flight; ``None``: one per CUDA device, else one wgpu worker on a
+            hardware GPU, else one CPU worker per four threads.
+        resume: skip scenes whose output is already complete (read back and checked).
+        backend, sh_iterations, sh_bands, seed, order, plas_quality, webp_effort: as for
+            :func:`compress`, for every scene (a manifest line may override them).
+        progress: a callable receiving progress dicts: a ``scenes`` stage with one ``step``
+            and one ``note`` per scene.
+
+    Returns:
+        The summary (also written to ``output_dir/summary.json``): ``workers`` (how many of
+        each kind), ``totals`` (``scenes``, ``ok``, ``failed``, ``skipped``, bytes) and
+        ``scenes``, each with ``status`` (``"ok"``, ``"failed"``, ``"skipped"``), ``error``,
+        sizes, ``seconds`` and ``backend``. Scenes that fail are reported there, not raised.
+
+    Raises:
+        InputError: ``inputs`` is missing, or a manifest is malformed (the line and field are
+            named).
+        OutputError: two scenes would write the same output, or ``output_dir`` cannot be made.
+        BackendUnavailableError: ``backend="cuda"`` and no CUDA device is visible.
+        ValueError: a keyword value is out of range or unknown.
+    """
+    return _json.loads(
+        _splatpress.batch(
+            inputs,
+            output_dir,
+            jobs=jobs,
+            resume=resume,
+            backend=backend,
+            sh_iterations=sh_iterations,
+            sh_bands=sh_bands,
+            seed=seed,
+            order=order,
+            plas_quality=plas_quality,
+            webp_effort=webp_effort,
             progress=progress,
         )
     )

@@ -28,6 +28,21 @@ def compress(
     sample_bands: int,
     progress: Optional[_Callback],
 ) -> str: ...
+def batch(
+    inputs: _Path,
+    output_dir: _Path,
+    *,
+    jobs: Optional[int],
+    resume: bool,
+    backend: str,
+    sh_iterations: int,
+    sh_bands: Optional[int],
+    seed: int,
+    order: str,
+    plas_quality: str,
+    webp_effort: int,
+    progress: Optional[_Callback],
+) -> str: ...
 def decode(input: _Path, output: _Path) -> str: ...
 def evaluate(original: _Path, compressed: _Path, progress: Optional[_Callback]) -> str: ...
 def info(path: _Path) -> str: ...
