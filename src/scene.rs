@@ -180,29 +180,28 @@ impl Scene {
 
     /// A new scene with the splats at `indices`, in that order.
     pub fn select(&self, indices: &[u32]) -> Scene {
+        use rayon::prelude::*;
+        fn gather<T: Copy + Send + Sync>(column: &[T], indices: &[u32]) -> Vec<T> {
+            indices
+                .par_iter()
+                .with_min_len(1 << 14)
+                .map(|&i| column[i as usize])
+                .collect()
+        }
         let k = self.rest_len();
-        let mut rest = Vec::with_capacity(indices.len() * k);
-        for &i in indices {
-            rest.extend_from_slice(self.rest(i as usize));
+        let mut rest = vec![0.0; indices.len() * k];
+        if k > 0 {
+            rest.par_chunks_mut(k)
+                .with_min_len(1 << 12)
+                .zip(indices.par_iter())
+                .for_each(|(row, &i)| row.copy_from_slice(self.rest(i as usize)));
         }
         Scene {
-            positions: indices
-                .iter()
-                .map(|&i| self.positions[i as usize])
-                .collect(),
-            rotations: indices
-                .iter()
-                .map(|&i| self.rotations[i as usize])
-                .collect(),
-            log_scales: indices
-                .iter()
-                .map(|&i| self.log_scales[i as usize])
-                .collect(),
-            opacities: indices
-                .iter()
-                .map(|&i| self.opacities[i as usize])
-                .collect(),
-            sh_dc: indices.iter().map(|&i| self.sh_dc[i as usize]).collect(),
+            positions: gather(&self.positions, indices),
+            rotations: gather(&self.rotations, indices),
+            log_scales: gather(&self.log_scales, indices),
+            opacities: gather(&self.opacities, indices),
+            sh_dc: gather(&self.sh_dc, indices),
             sh_bands: self.sh_bands,
             sh_rest: rest,
             model: self.model,

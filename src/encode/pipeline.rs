@@ -103,8 +103,11 @@ pub fn encode_with<B: Backend>(
     // The codebooks do not depend on the order: built once, used by PLAS's features and by
     // the quantised columns (their time counts in "quantize").
     let book_start = std::time::Instant::now();
-    let scales_codebook = codebook::build(bytemuck::cast_slice(&scene.log_scales));
-    let colors_codebook = codebook::build(bytemuck::cast_slice(&scene.sh_dc));
+    // Each build is serial (sort, histogram, dynamic programme): run the two side by side.
+    let (scales_codebook, colors_codebook) = rayon::join(
+        || codebook::build(bytemuck::cast_slice(&scene.log_scales)),
+        || codebook::build(bytemuck::cast_slice(&scene.sh_dc)),
+    );
     let book_secs = book_start.elapsed().as_secs_f64();
     let books = plas::Codebooks {
         scales: &scales_codebook,
