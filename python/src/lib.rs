@@ -111,11 +111,18 @@ struct Callback {
 }
 
 impl Callback {
-    fn new(callable: Option<Py<PyAny>>) -> Self {
-        Callback {
+    /// The callback for a job's `progress=` keyword: a callable or `None` (a `TypeError`
+    /// otherwise, before any work starts).
+    fn new(py: Python<'_>, callable: Option<Py<PyAny>>) -> PyResult<Self> {
+        if callable.as_ref().is_some_and(|p| !p.bind(py).is_callable()) {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "progress must be a callable taking one dict, or None",
+            ));
+        }
+        Ok(Callback {
             callable,
             error: Mutex::new(None),
-        }
+        })
     }
 
     fn failed(&self) -> bool {
@@ -287,12 +294,7 @@ fn compress(
         plas_quality,
         webp_effort,
     )?;
-    if progress.as_ref().is_some_and(|p| !p.bind(py).is_callable()) {
-        return Err(pyo3::exceptions::PyTypeError::new_err(
-            "progress must be a callable taking one dict, or None",
-        ));
-    }
-    let callback = Callback::new(progress);
+    let callback = Callback::new(py, progress)?;
     let result = py.detach(|| splatpress::compress_file(&input, &output, &options, &callback));
     let inputs: Vec<&Path> = match &input {
         Input::File(path) => vec![path.as_path()],
@@ -374,12 +376,7 @@ fn batch(
         jobs,
         resume,
     };
-    if progress.as_ref().is_some_and(|p| !p.bind(py).is_callable()) {
-        return Err(pyo3::exceptions::PyTypeError::new_err(
-            "progress must be a callable taking one dict, or None",
-        ));
-    }
-    let callback = Callback::new(progress);
+    let callback = Callback::new(py, progress)?;
     let result = py.detach(|| splatpress::batch(&inputs, &output_dir, &options, &callback));
     let job = Job {
         inputs: &[&inputs],
@@ -411,12 +408,7 @@ fn evaluate(
     compressed: PathBuf,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<String> {
-    if progress.as_ref().is_some_and(|p| !p.bind(py).is_callable()) {
-        return Err(pyo3::exceptions::PyTypeError::new_err(
-            "progress must be a callable taking one dict, or None",
-        ));
-    }
-    let callback = Callback::new(progress);
+    let callback = Callback::new(py, progress)?;
     let result = py.detach(|| splatpress::evaluate(&original, &compressed, &callback));
     let job = Job {
         inputs: &[&original, &compressed],

@@ -69,26 +69,30 @@ pub fn test(root: &Path, target: &Path, binary: &Path, required: bool) -> Result
 /// A container engine and the flags this machine needs.
 struct Engine {
     program: &'static str,
-    /// Flags for `build` and `run`: podman here needs runc (crun refuses hybrid cgroups) and
-    /// limits no higher than the sandbox's own (raising RLIMIT_NOFILE/NPROC is not permitted).
-    flags: Vec<&'static str>,
+    /// Flags before the subcommand: podman here needs runc (crun refuses hybrid cgroups).
+    global: Vec<&'static str>,
+    /// Flags of `build` and `run`: limits no higher than the sandbox's own (raising
+    /// RLIMIT_NOFILE/NPROC is not permitted).
+    local: Vec<&'static str>,
 }
 
 impl Engine {
     fn find() -> Option<Engine> {
         if run::on_path("podman") {
-            let mut flags = vec![
-                "--ulimit",
-                "nofile=1024:1024",
-                "--ulimit",
-                "nproc=1024:1024",
-            ];
-            if run::on_path("runc") {
-                flags.splice(0..0, ["--runtime", "runc"]);
-            }
+            let global = if run::on_path("runc") {
+                vec!["--runtime", "runc"]
+            } else {
+                Vec::new()
+            };
             return Some(Engine {
                 program: "podman",
-                flags,
+                global,
+                local: vec![
+                    "--ulimit",
+                    "nofile=1024:1024",
+                    "--ulimit",
+                    "nproc=1024:1024",
+                ],
             });
         }
         let docker_runs = run::on_path("docker")
@@ -100,15 +104,15 @@ impl Engine {
                 .is_ok_and(|s| s.success());
         docker_runs.then(|| Engine {
             program: "docker",
-            flags: Vec::new(),
+            global: Vec::new(),
+            local: Vec::new(),
         })
     }
 
-    /// `program [--runtime ...]` with the global flags podman takes before the subcommand.
+    /// `program <global flags> sub <local flags>`.
     fn command(&self, sub: &str) -> Command {
         let mut cmd = Command::new(self.program);
-        let (global, local): (Vec<&str>, Vec<&str>) = split_runtime(&self.flags);
-        cmd.args(global).arg(sub).args(local);
+        cmd.args(&self.global).arg(sub).args(&self.local);
         cmd
     }
 
@@ -166,14 +170,6 @@ impl Engine {
         cmd.args(["-f", "deploy/Dockerfile", "-t", tag, "."])
             .current_dir(root);
         run::step(&format!("{} build {tag}", self.program), &mut cmd).map(|_| ())
-    }
-}
-
-/// Podman's `--runtime X` is a global flag (before the subcommand); the rest are local.
-fn split_runtime<'a>(flags: &[&'a str]) -> (Vec<&'a str>, Vec<&'a str>) {
-    match flags {
-        ["--runtime", runtime, rest @ ..] => (vec!["--runtime", runtime], rest.to_vec()),
-        _ => (Vec::new(), flags.to_vec()),
     }
 }
 

@@ -62,11 +62,8 @@ pub fn write(
 ) -> Result<(), String> {
     let pairs = assemble(ptxas, ptx_files, sass_dir, scratch)?;
     std::fs::create_dir_all(sass_dir).map_err(|e| format!("{}: {e}", sass_dir.display()))?;
-    let wanted: Vec<&PathBuf> = pairs.iter().map(|(c, _)| c).collect();
-    for old in cubins(sass_dir)? {
-        if !wanted.contains(&&old) {
-            std::fs::remove_file(&old).map_err(|e| format!("{}: {e}", old.display()))?;
-        }
+    for old in not_built(&pairs, sass_dir)? {
+        std::fs::remove_file(&old).map_err(|e| format!("{}: {e}", old.display()))?;
     }
     let mut total = 0;
     for (committed, fresh) in &pairs {
@@ -98,11 +95,8 @@ pub fn check(
             stale.push(committed.display().to_string());
         }
     }
-    let wanted: Vec<&PathBuf> = pairs.iter().map(|(c, _)| c).collect();
-    for extra in cubins(sass_dir)? {
-        if !wanted.contains(&&extra) {
-            stale.push(format!("{} (not built any more)", extra.display()));
-        }
+    for extra in not_built(&pairs, sass_dir)? {
+        stale.push(format!("{} (not built any more)", extra.display()));
     }
     if !stale.is_empty() {
         return Err(format!(
@@ -117,6 +111,13 @@ pub fn check(
         ARCHS.join(", ")
     );
     Ok(())
+}
+
+/// Cubins in `dir` that no (module, arch) of `pairs` builds any more.
+fn not_built(pairs: &[(PathBuf, PathBuf)], dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut extra = cubins(dir)?;
+    extra.retain(|c| !pairs.iter().any(|(built, _)| built == c));
+    Ok(extra)
 }
 
 fn cubins(dir: &Path) -> Result<Vec<PathBuf>, String> {

@@ -48,7 +48,7 @@ impl Overrides {
 
 /// A manifest line in JSON: the input, optionally the output (relative to the output folder)
 /// and any of the compress options under their command-line names with `_` for `-`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ManifestLine {
     input: PathBuf,
@@ -141,7 +141,10 @@ fn walk(
         // Symbolic links to folders are not followed (no cycles); links to files are.
         let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
         if path.is_dir() {
-            if !is_link {
+            // The output folder may lie inside the inputs: its SOGs are not inputs.
+            let is_output =
+                skip.is_some_and(|s| std::fs::canonicalize(&path).ok().as_deref() == Some(s));
+            if !is_link && !is_output {
                 walk(root, &path, output_dir, skip, jobs)?;
             }
         } else if let Some(stem) = scene_stem(&path) {
@@ -175,13 +178,7 @@ fn manifest(path: &Path, output_dir: &Path) -> Result<Vec<Job>> {
         } else {
             ManifestLine {
                 input: PathBuf::from(line),
-                output: None,
-                sh_iterations: None,
-                sh_bands: None,
-                seed: None,
-                order: None,
-                plas_quality: None,
-                webp_effort: None,
+                ..ManifestLine::default()
             }
         };
         let input = base.join(&parsed.input);
