@@ -8,16 +8,44 @@ use serde::Serialize;
 /// SH_C0, the degree-0 spherical-harmonics constant: colour = 0.5 + SH_C0 · f_dc.
 pub const SH_C0: f32 = 0.282_094_8;
 
-/// How the scene was trained; written to meta.json's `model` key when not the default.
+/// How the scene was trained, which decides how it must be rendered. Carried through every
+/// conversion where the output can hold it: PLY `comment SplatRenderMode: mip|2dgs` (Brush;
+/// Postshot's `comment antialiased 1` is read too), SOG meta.json `"model"`, the SPZ
+/// antialiased flag, the glTF kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Model {
     /// Ordinary 3DGS.
     #[default]
     Default,
+    /// Antialiased ("mip") splats: trained with a screen-space filter that the renderer must
+    /// apply too (Mip-Splatting, gsplat `antialiased`, Brush `mip`).
+    Antialiased,
     /// 2D Gaussian splatting (no `scale_2`: the third log-scale is −∞).
     #[serde(rename = "2dgs")]
     TwoD,
+}
+
+impl Model {
+    /// The name SOG meta.json and lod-meta.json use: `None` for plain 3DGS, else
+    /// `"antialiased"` or `"2dgs"`.
+    pub fn sog_name(self) -> Option<&'static str> {
+        match self {
+            Model::Default => None,
+            Model::Antialiased => Some("antialiased"),
+            Model::TwoD => Some("2dgs"),
+        }
+    }
+
+    /// The model a SOG `"model"` value names (unknown names read as plain 3DGS, as the engine
+    /// does).
+    pub fn from_sog_name(name: Option<&str>) -> Model {
+        match name {
+            Some("antialiased") => Model::Antialiased,
+            Some("2dgs") => Model::TwoD,
+            _ => Model::Default,
+        }
+    }
 }
 
 /// A splat scene, one column per attribute, all of length [`Scene::len`].

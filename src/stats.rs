@@ -294,6 +294,7 @@ impl Stats {
     pub fn table(&self) -> String {
         let model = match self.model {
             Model::Default => "3DGS",
+            Model::Antialiased => "3DGS antialiased (mip)",
             Model::TwoD => "2DGS",
         };
         let mut out = format!(

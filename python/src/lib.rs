@@ -390,7 +390,7 @@ fn batch(
 /// report (`output`, `splats`, `sh_bands`) as JSON text.
 #[pyfunction]
 fn decode(py: Python<'_>, input: PathBuf, output: PathBuf) -> PyResult<String> {
-    let result = py.detach(|| splatpress::decode_file(&input, &output));
+    let result = py.detach(|| splatpress::decode_file(&input, &output, &WriteOptions::default()));
     let job = Job {
         inputs: &[&input],
         output: Some(&output),

@@ -70,6 +70,7 @@ pub fn options(args: &EncodeArgs) -> Result<Options, Failure> {
         backend: args.backend,
         write: WriteOptions {
             webp_effort: args.webp_effort,
+            ..WriteOptions::default()
         },
         hooks: hooks(args)?,
         ..Options::default()
@@ -103,8 +104,12 @@ fn compress_text(report: &Report) -> String {
     text
 }
 
-pub fn decode(input: &Path, output: &Path) -> Result<()> {
-    let report = crate::decode_file(input, output)?;
+pub fn convert(input: &Path, output: &Path, spz_version: u8) -> Result<()> {
+    let options = WriteOptions {
+        spz_version,
+        ..WriteOptions::default()
+    };
+    let report = crate::decode_file(input, output, &options)?;
     eprintln!(
         "wrote {}: {} splats, {} SH bands",
         report.output, report.splats, report.sh_bands
@@ -154,7 +159,7 @@ fn info_text(info: &Info) -> String {
 
 pub fn sample(output: &Path, args: &SampleArgs) -> Result<()> {
     let scene = crate::sample::scene(args.count, args.bands, 0);
-    crate::formats::write_scene(output, &scene)?;
+    crate::formats::write_scene(output, &scene, &WriteOptions::default())?;
     eprintln!(
         "wrote {}: {} splats, {} SH bands",
         output.display(),

@@ -43,12 +43,18 @@ enum Command {
     /// GPU; writes OUTPUT_DIR/summary.json. A failing scene never stops the others.
     #[command(long_about = BATCH_ABOUT)]
     Batch(BatchArgs),
-    /// Decode any supported input (typically a SOG) to a binary 3DGS PLY.
-    Decode {
-        /// Input: .sog, meta.json, SOG folder, .ply, .compressed.ply or .splat.
+    /// Convert any supported input to a scene file: binary 3DGS PLY, SPZ or glTF (.glb with
+    /// KHR_gaussian_splatting), chosen by the output's name. `decode` is the same command.
+    #[command(visible_alias = "decode")]
+    Convert {
+        /// Input: .ply, .compressed.ply, .splat, .spz, .glb, .sog, meta.json or a SOG folder.
         input: PathBuf,
-        /// Output .ply.
+        /// Output: .ply, .spz or .glb (the splat model travels where the format can hold it).
         output: PathBuf,
+        /// SPZ version to write: 4 (ZSTD streams; readers from 2025 on) or 3 (gzip; older
+        /// readers).
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(3..=4))]
+        spz_version: u8,
     },
     /// Measure what compression lost: per-attribute errors of COMPRESSED against ORIGINAL.
     Eval {
@@ -282,7 +288,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
     let done = match cli.command {
         Command::Compress(args) => return commands::compress(args),
         Command::Batch(args) => return batch::batch(args),
-        Command::Decode { input, output } => commands::decode(&input, &output),
+        Command::Convert {
+            input,
+            output,
+            spz_version,
+        } => commands::convert(&input, &output, spz_version),
         Command::Eval {
             original,
             compressed,

@@ -7,9 +7,11 @@
 
 pub mod atomic;
 pub mod compressed_ply;
+pub mod glb;
 pub mod ply;
 pub mod sog;
 pub mod splat;
+pub mod spz;
 
 use std::path::Path;
 
@@ -28,6 +30,10 @@ pub enum Format {
     Splat,
     /// SOG v2: a `.sog` bundle, a `meta.json`, or a folder holding one.
     Sog,
+    /// Niantic SPZ, versions 2 to 4 (gzip or ZSTD streams of quantised attributes).
+    Spz,
+    /// Binary glTF with the `KHR_gaussian_splatting` extension.
+    Glb,
 }
 
 /// One row of the format table.
@@ -81,6 +87,22 @@ pub const FORMATS: &[FormatInfo] = &[
         writes_encoded: true,
         writes_scene: false,
     },
+    FormatInfo {
+        format: Format::Spz,
+        name: "Niantic SPZ",
+        suffixes: &[".spz"],
+        reads: true,
+        writes_encoded: false,
+        writes_scene: true,
+    },
+    FormatInfo {
+        format: Format::Glb,
+        name: "glTF binary (KHR_gaussian_splatting)",
+        suffixes: &[".glb"],
+        reads: true,
+        writes_encoded: false,
+        writes_scene: true,
+    },
 ];
 
 impl Format {
@@ -125,7 +147,7 @@ pub fn detect(path: &Path) -> Result<Format> {
         None => Err(Error::parse(
             path,
             "file name",
-            "unknown input format: expected .ply, .compressed.ply, .splat, .sog, meta.json or a SOG folder",
+            "unknown input format: expected .ply, .compressed.ply, .splat, .spz, .glb, .sog, meta.json or a SOG folder",
         )),
     }
 }
@@ -140,6 +162,8 @@ pub fn read(path: &Path) -> Result<Scene> {
             let sog = sog::read(path)?;
             sog::decode::decode(&sog).map_err(|m| Error::parse(path, "SOG", m))
         }
+        Format::Spz => spz::read(path),
+        Format::Glb => glb::read(path),
     }
 }
 
@@ -148,11 +172,16 @@ pub fn read(path: &Path) -> Result<Scene> {
 pub struct WriteOptions {
     /// Lossless WebP effort, 0 (fastest) to 9 (smallest).
     pub webp_effort: u8,
+    /// SPZ version written: 4 (ZSTD streams, the default) or 3 (gzip).
+    pub spz_version: u8,
 }
 
 impl Default for WriteOptions {
     fn default() -> Self {
-        WriteOptions { webp_effort: 4 }
+        WriteOptions {
+            webp_effort: 4,
+            spz_version: spz::DEFAULT_VERSION,
+        }
     }
 }
 
@@ -181,14 +210,17 @@ pub fn write_encoded(
     }
 }
 
-/// Writes a scene to `path` as a binary 3DGS PLY (the one scene output: `decode`).
-pub fn write_scene(path: &Path, scene: &Scene) -> Result<()> {
+/// Writes a scene to `path` in the scene format its name selects: `.ply` (binary 3DGS PLY,
+/// also for names without a known suffix), `.spz` or `.glb`. Atomic, like every output.
+pub fn write_scene(path: &Path, scene: &Scene, options: &WriteOptions) -> Result<()> {
     match by_name(path) {
         Some(Format::Ply) | None => ply::write(path, scene),
+        Some(Format::Spz) => spz::write(path, scene, options.spz_version),
+        Some(Format::Glb) => glb::write(path, scene),
         Some(other) => Err(Error::output(
             path,
             format!(
-                "decode writes 3DGS PLY only; {} output is not supported (name the output .ply)",
+                "{} is not a scene output: name the output .ply, .spz or .glb (SOG is written by `compress`)",
                 other.info().name
             ),
         )),

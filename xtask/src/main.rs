@@ -29,7 +29,8 @@ Tasks:
         Install what the tests need, then run everything CI runs:
           1. Debian packages (apt-get, only when running as root and one is
              missing), and rustfmt/clippy through rustup if absent
-          2. @playcanvas/splat-transform 3.7.0 (npm, pinned) into <target>/npm,
+          2. @playcanvas/splat-transform 3.7.0 and 3.10.2, @adobe/spz, gltf-validator
+             (npm, pinned) into <target>/npm,
              plus Node 22 from the npm registry when the system Node is older;
              the tests get SPLAT_TRANSFORM and SPLAT_TRANSFORM_NODE
           3. cargo fmt --all -- --check

@@ -14,6 +14,15 @@ use crate::run;
 const SPLAT_TRANSFORM: &str = "@playcanvas/splat-transform";
 /// Its pinned version (the one `sog-format.md` was verified against).
 const SPLAT_TRANSFORM_VERSION: &str = "3.7.0";
+/// splat-transform 3.10.2, installed beside 3.7.0 under an npm alias: the SPZ reader and
+/// writer and glb writer the interchange tests hold ours to.
+const SPLAT_TRANSFORM_LATEST: &str = "splat-transform-3.10.2";
+const SPLAT_TRANSFORM_LATEST_SPEC: &str = "npm:@playcanvas/splat-transform@3.10.2";
+const SPLAT_TRANSFORM_LATEST_VERSION: &str = "3.10.2";
+/// Niantic's SPZ reference library compiled to WASM (the SPZ oracle).
+const ADOBE_SPZ: (&str, &str) = ("@adobe/spz", "0.2.3");
+/// The Khronos glTF validator (the glb oracle).
+const GLTF_VALIDATOR: (&str, &str) = ("gltf-validator", "2.0.0-dev.3.10");
 /// The oldest Node major version splat-transform supports (its `engines` field).
 const NODE_MAJOR_REQUIRED: u32 = 22;
 /// The Node used when the system one is older.
@@ -23,8 +32,12 @@ const NODE_VERSION: &str = "22.23.3";
 pub struct Tools {
     /// Executable wrapper: runs splat-transform's CLI on [`Tools::node`].
     pub splat_transform: PathBuf,
+    /// Executable wrapper: splat-transform 3.10.2 (SPZ in and out, glb out).
+    pub splat_transform_latest: PathBuf,
     /// The Node binary splat-transform runs on.
     pub node: PathBuf,
+    /// `node_modules` holding `@adobe/spz` and `gltf-validator`, for the tests' Node scripts.
+    pub node_modules: PathBuf,
     /// Seconds spent installing (0 when everything was already there).
     pub install_secs: f64,
 }
@@ -34,7 +47,15 @@ pub struct Tools {
 pub fn ensure(target: &Path) -> Result<Tools, String> {
     let dir = target.join("npm");
     let system_node = system_node();
-    let mut wanted = vec![(SPLAT_TRANSFORM.to_string(), SPLAT_TRANSFORM_VERSION)];
+    let mut wanted = vec![
+        (SPLAT_TRANSFORM.to_string(), SPLAT_TRANSFORM_VERSION),
+        (
+            SPLAT_TRANSFORM_LATEST.to_string(),
+            SPLAT_TRANSFORM_LATEST_VERSION,
+        ),
+        (ADOBE_SPZ.0.to_string(), ADOBE_SPZ.1),
+        (GLTF_VALIDATOR.0.to_string(), GLTF_VALIDATOR.1),
+    ];
     let node = match &system_node {
         Some((path, major)) if *major >= NODE_MAJOR_REQUIRED => path.clone(),
         _ => {
@@ -47,7 +68,13 @@ pub fn ensure(target: &Path) -> Result<Tools, String> {
     let missing: Vec<String> = wanted
         .iter()
         .filter(|(name, version)| installed_version(&dir, name).as_deref() != Some(*version))
-        .map(|(name, version)| format!("{name}@{version}"))
+        .map(|(name, version)| {
+            if name == SPLAT_TRANSFORM_LATEST {
+                format!("{name}@{SPLAT_TRANSFORM_LATEST_SPEC}")
+            } else {
+                format!("{name}@{version}")
+            }
+        })
         .collect();
     let mut install_secs = 0.0;
     if missing.is_empty() {
@@ -92,13 +119,24 @@ pub fn ensure(target: &Path) -> Result<Tools, String> {
         return Err(format!("npm install left no {}", cli.display()));
     }
     let wrapper = dir.join("splat-transform");
-    write_wrapper(&wrapper, &node, &cli)?;
-    let version = run::output(Command::new(&wrapper).arg("--version")).unwrap_or_default();
-    if !version.contains(SPLAT_TRANSFORM_VERSION) {
-        return Err(format!(
-            "`{} --version` printed {version:?}, expected {SPLAT_TRANSFORM_VERSION}",
-            wrapper.display()
-        ));
+    write_wrapper(&wrapper, &node, &cli, SPLAT_TRANSFORM_VERSION)?;
+    let latest = dir.join("splat-transform-latest");
+    let latest_cli = dir
+        .join("node_modules")
+        .join(SPLAT_TRANSFORM_LATEST)
+        .join("bin/cli.mjs");
+    write_wrapper(&latest, &node, &latest_cli, SPLAT_TRANSFORM_LATEST_VERSION)?;
+    for (tool, version) in [
+        (&wrapper, SPLAT_TRANSFORM_VERSION),
+        (&latest, SPLAT_TRANSFORM_LATEST_VERSION),
+    ] {
+        let printed = run::output(Command::new(tool).arg("--version")).unwrap_or_default();
+        if !printed.contains(version) {
+            return Err(format!(
+                "`{} --version` printed {printed:?}, expected {version}",
+                tool.display()
+            ));
+        }
     }
     let node_version = run::output(Command::new(&node).arg("--version")).unwrap_or_default();
     eprintln!(
@@ -107,7 +145,9 @@ pub fn ensure(target: &Path) -> Result<Tools, String> {
     );
     Ok(Tools {
         splat_transform: wrapper,
+        splat_transform_latest: latest,
         node,
+        node_modules: dir.join("node_modules"),
         install_secs,
     })
 }
@@ -167,11 +207,11 @@ fn wanted_list(wanted: &[(String, &str)]) -> String {
 }
 
 /// Writes an executable shell script that runs `cli` on `node` with the caller's arguments.
-fn write_wrapper(path: &Path, node: &Path, cli: &Path) -> Result<(), String> {
+fn write_wrapper(path: &Path, node: &Path, cli: &Path, version: &str) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
     let quote = |p: &Path| format!("'{}'", p.display().to_string().replace('\'', r"'\''"));
     let script = format!(
-        "#!/bin/sh\n# Written by `cargo xtask test`: splat-transform {SPLAT_TRANSFORM_VERSION} on a pinned Node.\nexec {} {} \"$@\"\n",
+        "#!/bin/sh\n# Written by `cargo xtask test`: splat-transform {version} on a pinned Node.\nexec {} {} \"$@\"\n",
         quote(node),
         quote(cli)
     );

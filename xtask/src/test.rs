@@ -38,7 +38,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
         let tools = npm::ensure(&target)?;
         timings.push(("npm tools", tools.install_secs));
         test_env.push(("SPLAT_TRANSFORM", tools.splat_transform.into_os_string()));
+        test_env.push((
+            "SPLAT_TRANSFORM_LATEST",
+            tools.splat_transform_latest.into_os_string(),
+        ));
         test_env.push(("SPLAT_TRANSFORM_NODE", tools.node.into_os_string()));
+        test_env.push((
+            "SPLATPRESS_NODE_MODULES",
+            tools.node_modules.into_os_string(),
+        ));
         test_env.push((REQUIRE_INTEROP, "1".into()));
         let browser_dir = target.join("browser");
         timings.push((
@@ -63,6 +71,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
             );
             test_env.push(("SPLAT_TRANSFORM", wrapper.into_os_string()));
             test_env.push((REQUIRE_INTEROP, "1".into()));
+            test_env.push((
+                "SPLAT_TRANSFORM_LATEST",
+                target.join("npm/splat-transform-latest").into_os_string(),
+            ));
+            test_env.push((
+                "SPLATPRESS_NODE_MODULES",
+                target.join("npm/node_modules").into_os_string(),
+            ));
         } else {
             eprintln!("==> --no-install: splat-transform not installed, interop tests will skip");
         }

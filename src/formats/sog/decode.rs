@@ -149,10 +149,7 @@ pub fn decode(sog: &Sog) -> Result<Scene, String> {
     }
 
     let bands = sh.as_ref().map_or(0, |s| s.0);
-    let model = match meta.model.as_deref() {
-        Some("2dgs") => Model::TwoD,
-        _ => Model::Default,
-    };
+    let model = Model::from_sog_name(meta.model.as_deref());
     let mut scene = Scene::with_capacity(count, bands, model);
     let (mins, maxs) = (meta.means.mins, meta.means.maxs);
     for i in 0..count {

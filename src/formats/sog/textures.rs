@@ -9,7 +9,6 @@ use rayon::prelude::*;
 use super::meta::{Asset, Codebooked, Files, Means, ShN};
 use super::{Image, Meta, Sog};
 use crate::encode::{Encoded, ShPalette};
-use crate::scene::Model;
 
 /// Texels below this count are written on one thread.
 const PARALLEL_TEXELS: usize = 1 << 14;
@@ -137,7 +136,7 @@ pub fn sog(encoded: &Encoded) -> Sog {
         version: 2,
         asset: Asset::default(),
         count: encoded.count() as u32,
-        model: (encoded.model == Model::TwoD).then(|| "2dgs".to_string()),
+        model: encoded.model.sog_name().map(String::from),
         means: Means {
             mins: encoded.means.mins,
             maxs: encoded.means.maxs,
