@@ -14,6 +14,10 @@ mod eval;
 #[cfg(feature = "test-hooks")]
 mod fallback;
 mod format;
+/// Inputs the reader fuzzer once broke a reader with (`tests/fuzz/`).
+mod fuzz_regressions;
+/// glTF binary with KHR_gaussian_splatting.
+mod glb;
 /// Byte identity against hashes recorded before the redesign, on every backend here.
 mod identity;
 /// Interop with PlayCanvas splat-transform: its decoder on our files, byte comparisons with
@@ -23,5 +27,7 @@ mod interop;
 mod layout;
 mod plas_conformance;
 mod roundtrip;
+/// Niantic SPZ.
+mod spz;
 /// Shared helpers: temp dirs, shared data, running commands, an independent PLY writer.
 mod util;

@@ -1,0 +1,1 @@
+//! glTF KHR_gaussian_splatting: round trips, the Khronos validator, the engine (placeholder).
