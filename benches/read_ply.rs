@@ -28,6 +28,7 @@ fn synthetic_scene(n: usize) -> Scene {
         sh_bands: 3,
         sh_rest: (0..n * 45).map(|i| f(i, 9)).collect(),
         model: Model::Default,
+        extras: None,
     }
 }
 

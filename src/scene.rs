@@ -68,6 +68,9 @@ pub struct Scene {
     pub sh_rest: Vec<f32>,
     /// Training model.
     pub model: Model,
+    /// Free-form metadata the source carried (SOG meta.json `extras`, glTF `extras`), passed
+    /// through to every output that can hold it; `None` when there is none. A JSON object.
+    pub extras: Option<serde_json::Value>,
 }
 
 /// Coefficients per colour channel for `bands` higher SH bands: 0, 3, 8 or 15.
@@ -131,6 +134,7 @@ impl Scene {
             sh_bands: bands,
             sh_rest: Vec::with_capacity(n * 3 * sh_coeffs(bands)),
             model,
+            extras: None,
         }
     }
 
@@ -233,6 +237,7 @@ impl Scene {
             sh_bands: self.sh_bands,
             sh_rest: rest,
             model: self.model,
+            extras: self.extras.clone(),
         }
     }
 
@@ -295,6 +300,7 @@ mod tests {
             sh_bands: bands,
             sh_rest: (0..n * 3 * sh_coeffs(bands)).map(|v| v as f32).collect(),
             model: Model::Default,
+            extras: None,
         }
     }
 

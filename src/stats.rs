@@ -371,6 +371,7 @@ mod tests {
                 .map(|k| if k == 7 { f32::NEG_INFINITY } else { k as f32 })
                 .collect(),
             model: Model::TwoD,
+            extras: None,
         }
     }
 

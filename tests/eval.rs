@@ -21,6 +21,7 @@ fn scene(n: usize, bands: u8, seed: u64) -> Scene {
     let mut s = Scene {
         sh_bands: bands,
         model: Model::Default,
+        extras: None,
         ..Scene::default()
     };
     for i in 0..n {

@@ -120,6 +120,7 @@ fn tiny_sog() -> Sog {
                 codebook: (0..256).map(shn_cb).collect(),
                 files: names(&["shN_centroids.webp", "shN_labels.webp"]),
             }),
+            extras: None,
         },
         images: vec![
             ("means_l.webp".into(), means_l),

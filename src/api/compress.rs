@@ -202,6 +202,16 @@ fn check_output(input: &Input, output: &Path) -> Result<()> {
             format!("folder {} does not exist", parent.display()),
         ));
     }
+    let format = formats::output_format(output);
+    if !format.info().writes_encoded {
+        return Err(Error::output(
+            output,
+            format!(
+                "compress writes SOG (.sog, meta.json or a folder); for {} use `splatpress convert`",
+                format.info().name
+            ),
+        ));
+    }
     if matches!(input, Input::File(path) if path == output) {
         return Err(Error::output(output, "output would overwrite the input"));
     }

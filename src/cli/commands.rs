@@ -110,6 +110,9 @@ pub fn convert(input: &Path, output: &Path, spz_version: u8) -> Result<()> {
         ..WriteOptions::default()
     };
     let report = crate::decode_file(input, output, &options)?;
+    for lost in &report.not_kept {
+        eprintln!("warning: not kept in {}: {lost}", report.output);
+    }
     eprintln!(
         "wrote {}: {} splats, {} SH bands",
         report.output, report.splats, report.sh_bands
@@ -140,6 +143,12 @@ fn info_text(info: &Info) -> String {
     let mut text = info.stats.table();
     if !text.ends_with('\n') {
         text.push('\n');
+    }
+    if let Some(generator) = &info.generator {
+        text += &format!("written by: {generator}\n");
+    }
+    if let Some(extras) = &info.extras {
+        text += &format!("extras: {extras}\n");
     }
     match &info.sog_conformance_problems {
         Some(problems) if problems.is_empty() => text += "SOG conformance (engine rules): ok\n",

@@ -14,8 +14,10 @@ pub struct Encoded {
     pub height: u32,
     /// Index into the sanitised input scene of the splat at each texel.
     pub order: Vec<u32>,
-    /// The splat model (plain 3DGS or 2DGS).
+    /// The splat model (plain 3DGS, antialiased or 2DGS).
     pub model: Model,
+    /// The scene's free-form metadata, passed through to the output.
+    pub extras: Option<serde_json::Value>,
     /// Positions: 16 bits per axis in the symmetric-log domain, and its per-axis range.
     pub means: super::quantize::Means,
     /// Smallest-three rotations: three bytes, then the index of the largest component.

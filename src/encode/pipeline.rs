@@ -192,6 +192,7 @@ pub fn encode_with<B: Backend>(
         height,
         order,
         model: scene.model,
+        extras: scene.extras.clone(),
         means,
         quats,
         scales,

@@ -18,7 +18,7 @@ use std::path::Path;
 
 use super::ply::{self, Element, Encoding, Header, ScalarType};
 use super::splat::opacity_logit;
-use crate::scene::{Model, SH_C0, bands_for_rest_count};
+use crate::scene::{SH_C0, bands_for_rest_count};
 use crate::{Error, Result, Scene};
 
 /// Vertices per chunk row.
@@ -184,7 +184,7 @@ pub fn read(path: &Path) -> Result<Scene> {
     let scale = vf("packed_scale")?;
     let colour = vf("packed_color")?;
 
-    let mut scene = Scene::with_capacity(n, 0, Model::Default);
+    let mut scene = Scene::with_capacity(n, 0, header.model.unwrap_or_default());
     let unpack_111011 = |w: u32| [unorm(w, 21, 11), unorm(w, 11, 10), unorm(w, 0, 11)];
     for i in 0..n {
         let c = i / CHUNK_SIZE;

@@ -188,10 +188,11 @@ impl Default for WriteOptions {
 /// What a writer wrote: each file's name and size in bytes, and the total.
 pub use sog::WriteReport;
 
-/// The format `compress` writes to `path`. Every name is SOG today: `*.sog` a bundle, `*.json`
-/// a meta file with its textures beside it, anything else a folder.
-pub fn output_format(_path: &Path) -> Format {
-    Format::Sog
+/// The format a name asks `compress` for: `*.sog` a bundle, `*.json` a meta file with its
+/// textures beside it, `.ply`/`.spz`/`.glb` those scene formats (which `convert` writes, so
+/// [`write_encoded`] refuses them), anything else a SOG folder.
+pub fn output_format(path: &Path) -> Format {
+    by_name(path).unwrap_or(Format::Sog)
 }
 
 /// Writes an encoded scene to `path` in the format its name selects ([`output_format`]).
@@ -205,19 +206,28 @@ pub fn write_encoded(
         Format::Sog => sog::write(path, &sog::textures::sog(encoded), options.webp_effort),
         other => Err(Error::output(
             path,
-            format!("{} is not an output format of compress", other.info().name),
+            format!(
+                "compress writes SOG (.sog, meta.json or a folder); for {} use `splatpress convert`",
+                other.info().name
+            ),
         )),
     }
+}
+
+/// The format [`write_scene`] writes to `path`: by name, PLY when the name has no known
+/// suffix.
+pub fn scene_output_format(path: &Path) -> Format {
+    by_name(path).unwrap_or(Format::Ply)
 }
 
 /// Writes a scene to `path` in the scene format its name selects: `.ply` (binary 3DGS PLY,
 /// also for names without a known suffix), `.spz` or `.glb`. Atomic, like every output.
 pub fn write_scene(path: &Path, scene: &Scene, options: &WriteOptions) -> Result<()> {
-    match by_name(path) {
-        Some(Format::Ply) | None => ply::write(path, scene),
-        Some(Format::Spz) => spz::write(path, scene, options.spz_version),
-        Some(Format::Glb) => glb::write(path, scene),
-        Some(other) => Err(Error::output(
+    match scene_output_format(path) {
+        Format::Ply => ply::write(path, scene),
+        Format::Spz => spz::write(path, scene, options.spz_version),
+        Format::Glb => glb::write(path, scene),
+        other => Err(Error::output(
             path,
             format!(
                 "{} is not a scene output: name the output .ply, .spz or .glb (SOG is written by `compress`)",

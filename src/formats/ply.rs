@@ -14,6 +14,7 @@ mod writer;
 
 use std::path::Path;
 
+use crate::scene::Model;
 use crate::{Error, Result, Scene};
 
 pub use payload::read_fixed_elements;
@@ -140,6 +141,9 @@ pub struct Header {
     pub elements: Vec<Element>,
     /// Byte length of the header, including the `end_header` line: the payload starts here.
     pub len: u64,
+    /// The splat model the header's comments name, if any: Brush's `comment SplatRenderMode:
+    /// default|mip|2dgs` or Postshot's `comment antialiased 0|1`; the last such comment wins.
+    pub model: Option<Model>,
 }
 
 impl Header {
@@ -174,7 +178,14 @@ pub fn read(path: &Path) -> Result<Scene> {
         )
     })?;
     let layout = columns::VertexLayout::new(vertex, path)?;
-    payload::read_vertices(path, &header, vertex_index, &layout)
+    let mut scene = payload::read_vertices(path, &header, vertex_index, &layout)?;
+    // A PLY without `scale_2` is 2DGS whatever its comments say.
+    if scene.model != Model::TwoD
+        && let Some(model) = header.model
+    {
+        scene.model = model;
+    }
+    Ok(scene)
 }
 
 /// Writes `scene` as a binary little-endian 3DGS PLY in the INRIA property order, atomically.

@@ -138,6 +138,7 @@ impl VertexLayout {
             sh_bands: self.bands,
             sh_rest: vec![0.0; len * 3 * sh_coeffs(self.bands)],
             model: self.model,
+            extras: None,
         }
     }
 

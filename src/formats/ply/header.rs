@@ -4,6 +4,7 @@ use std::io::BufRead;
 use std::path::Path;
 
 use super::{Element, Encoding, Header, Property, ScalarType};
+use crate::scene::Model;
 use crate::{Error, Result};
 
 /// Headers longer than this are rejected: real ones are a few kilobytes, and a file without
@@ -18,6 +19,7 @@ pub(super) fn parse(reader: impl BufRead, path: &Path) -> Result<Header> {
     let mut line_no = 0usize;
     let mut encoding = None;
     let mut elements: Vec<Element> = Vec::new();
+    let mut model = None;
     loop {
         line.clear();
         let n = reader
@@ -61,7 +63,12 @@ pub(super) fn parse(reader: impl BufRead, path: &Path) -> Result<Header> {
         }
         let words: Vec<&str> = text.split_ascii_whitespace().collect();
         match words.first().copied() {
-            None | Some("comment") | Some("obj_info") => {}
+            Some("comment") => {
+                if let Some(named) = model_in_comment(&words[1..]) {
+                    model = Some(named);
+                }
+            }
+            None | Some("obj_info") => {}
             Some("format") => {
                 encoding = Some(parse_format(&words).ok_or_else(|| {
                     Error::parse(
@@ -133,7 +140,34 @@ pub(super) fn parse(reader: impl BufRead, path: &Path) -> Result<Header> {
         encoding,
         elements,
         len,
+        model,
     })
+}
+
+/// The splat model a comment's words name: Brush writes `SplatRenderMode: default|mip|2dgs`,
+/// Postshot `antialiased 0|1`. Other comments name none.
+fn model_in_comment(words: &[&str]) -> Option<Model> {
+    match words {
+        ["SplatRenderMode:", mode] => match *mode {
+            "default" => Some(Model::Default),
+            "mip" => Some(Model::Antialiased),
+            "2dgs" => Some(Model::TwoD),
+            _ => None,
+        },
+        ["antialiased", "0"] => Some(Model::Default),
+        ["antialiased", "1"] => Some(Model::Antialiased),
+        _ => None,
+    }
+}
+
+/// The comment line that records `model` in a PLY header (Brush's spelling, which
+/// splat-transform writes too); `None` for plain 3DGS.
+pub(super) fn model_comment(model: Model) -> Option<&'static str> {
+    match model {
+        Model::Default => None,
+        Model::Antialiased => Some("comment SplatRenderMode: mip\n"),
+        Model::TwoD => Some("comment SplatRenderMode: 2dgs\n"),
+    }
 }
 
 fn parse_format(words: &[&str]) -> Option<Encoding> {

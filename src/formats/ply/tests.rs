@@ -135,6 +135,7 @@ fn expected(el: &El) -> Scene {
         } else {
             Model::TwoD
         },
+        extras: None,
         ..Scene::default()
     };
     for row in &el.rows {
@@ -342,6 +343,7 @@ fn write_then_read_is_bit_exact() {
             sh_bands: bands,
             sh_rest: (0..n * rest).map(|i| f(i, 14)).collect(),
             model,
+            extras: None,
         };
         s.opacities[0] = f32::INFINITY;
         s.positions[1][2] = f32::NAN;

@@ -25,10 +25,11 @@ pub(super) fn header_text(scene: &Scene) -> String {
         names.push("scale_2".into());
     }
     names.extend(["rot_0", "rot_1", "rot_2", "rot_3"].map(String::from));
-    let mut text = format!(
-        "ply\nformat binary_little_endian 1.0\nelement vertex {}\n",
-        scene.len()
-    );
+    let mut text = String::from("ply\nformat binary_little_endian 1.0\n");
+    if let Some(comment) = super::header::model_comment(scene.model) {
+        text.push_str(comment);
+    }
+    text.push_str(&format!("element vertex {}\n", scene.len()));
     for name in names {
         text.push_str(&format!("property float {name}\n"));
     }

@@ -151,6 +151,7 @@ pub fn decode(sog: &Sog) -> Result<Scene, String> {
     let bands = sh.as_ref().map_or(0, |s| s.0);
     let model = Model::from_sog_name(meta.model.as_deref());
     let mut scene = Scene::with_capacity(count, bands, model);
+    scene.extras = meta.extras.clone().filter(serde_json::Value::is_object);
     let (mins, maxs) = (meta.means.mins, meta.means.maxs);
     for i in 0..count {
         let (l, u) = (means_l.texel(i), means_u.texel(i));

@@ -11,8 +11,8 @@ pub const GENERATOR: &str = concat!("splatpress v", env!("CARGO_PKG_VERSION"));
 pub struct Meta {
     /// Always 2.
     pub version: u32,
-    /// Who wrote the file.
-    #[serde(default)]
+    /// Who wrote the file (an empty generator when a file read has no `asset`).
+    #[serde(default = "Asset::missing")]
     pub asset: Asset,
     /// Number of splats; texels at index ≥ count are padding.
     pub count: u32,
@@ -30,6 +30,10 @@ pub struct Meta {
     /// Higher SH bands as a palette; absent for SH0 scenes.
     #[serde(rename = "shN", default, skip_serializing_if = "Option::is_none")]
     pub sh_n: Option<ShN>,
+    /// Free-form metadata (a JSON object) passed through from the source; the engine ignores
+    /// it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extras: Option<serde_json::Value>,
 }
 
 /// `asset` object.
@@ -37,6 +41,15 @@ pub struct Meta {
 pub struct Asset {
     /// Name and version of the writer.
     pub generator: String,
+}
+
+impl Asset {
+    /// The `asset` of a file that has none: no generator named.
+    fn missing() -> Asset {
+        Asset {
+            generator: String::new(),
+        }
+    }
 }
 
 impl Default for Asset {

@@ -154,6 +154,7 @@ pub fn sog(encoded: &Encoded) -> Sog {
             files: vec!["sh0.webp".into()],
         },
         sh_n,
+        extras: encoded.extras.clone(),
     };
     Sog { meta, images }
 }
