@@ -36,9 +36,11 @@ const PSNR_MARGIN: f64 = 1.0;
 /// The longest the harness may run before the test kills it.
 const HARNESS_TIMEOUT: Duration = Duration::from_secs(300);
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+/// The Chromium the harness drives (Debian's package; `setup.sh` installs it).
+pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
 
-fn browser_dir() -> PathBuf {
+/// Where `setup.sh` installed the harness (`$SPLATPRESS_BROWSER_DIR`, else `target/browser`).
+pub(crate) fn browser_dir() -> PathBuf {
     match std::env::var_os("SPLATPRESS_BROWSER_DIR") {
         Some(dir) => PathBuf::from(dir),
         None => Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser"),
@@ -95,7 +97,7 @@ fn find_tools() -> Result<Tools, String> {
 }
 
 /// Runs `cmd` to completion within `timeout`, killing it past that; returns its stdout.
-fn run_with_timeout(mut cmd: Command, what: &str, timeout: Duration) -> String {
+pub(crate) fn run_with_timeout(mut cmd: Command, what: &str, timeout: Duration) -> String {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -19,6 +19,8 @@ pub struct DecodeReport {
     pub sh_bands: u8,
     /// The splat model of the scene.
     pub model: Model,
+    /// What the reader changed or left out (an SPZ's SH band 4, a coordinate extension).
+    pub read_notes: Vec<String>,
     /// What the output format could not hold and so was left out (the model, extras).
     pub not_kept: Vec<String>,
 }
@@ -31,13 +33,14 @@ pub fn decode_file(input: &Path, output: &Path, options: &WriteOptions) -> Resul
     if input == output {
         return Err(Error::output(output, "output would overwrite the input"));
     }
-    let scene = formats::read(input)?;
+    let (scene, read_notes) = formats::read_with_notes(input)?;
     formats::write_scene(output, &scene, options)?;
     Ok(DecodeReport {
         output: output.display().to_string(),
         splats: scene.len(),
         sh_bands: scene.sh_bands,
         model: scene.model,
+        read_notes,
         not_kept: not_kept(formats::scene_output_format(output), &scene),
     })
 }

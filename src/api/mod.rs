@@ -30,7 +30,10 @@ use crate::{Error, Result, Scene, formats};
 /// nothing is left to compress.
 fn read_clean(path: &Path, progress: &dyn Progress) -> Result<(Scene, Sanitized)> {
     let start = std::time::Instant::now();
-    let raw = formats::read(path)?;
+    let (raw, notes) = formats::read_with_notes(path)?;
+    for note in &notes {
+        progress.event(Event::Note(&format!("{}: {note}", path.display())));
+    }
     let (scene, report) = raw.sanitize();
     progress.event(Event::Note(&format!(
         "read {}: {} splats, {} SH bands ({:.2} s)",

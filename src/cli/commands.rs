@@ -110,6 +110,9 @@ pub fn convert(input: &Path, output: &Path, spz_version: u8) -> Result<()> {
         ..WriteOptions::default()
     };
     let report = crate::decode_file(input, output, &options)?;
+    for note in &report.read_notes {
+        eprintln!("note: {}: {note}", input.display());
+    }
     for lost in &report.not_kept {
         eprintln!("warning: not kept in {}: {lost}", report.output);
     }

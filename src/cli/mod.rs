@@ -53,6 +53,13 @@ enum Command {
         output: PathBuf,
         /// SPZ version to write: 4 (ZSTD streams; readers from 2025 on) or 3 (gzip; older
         /// readers).
+        ///
+        /// SPZ in and out: versions 2 to 4 are read. Coordinates are stored in RUB (y up, as the
+        /// Niantic reference does), converted from and to the PLY's RDF; splat-transform stores
+        /// PLY coordinates unconverted, so its .spz files read here rotated 180° about x (and
+        /// ours there). SH band 4 of a degree-4 file is dropped (scenes keep 3 bands). A 2DGS
+        /// scene is written as ordinary 3DGS with the smallest third scale (SPZ cannot mark
+        /// 2DGS); the antialiased flag is kept.
         #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(3..=4))]
         spz_version: u8,
     },

@@ -154,17 +154,24 @@ pub fn detect(path: &Path) -> Result<Format> {
 
 /// Reads any supported input into a [`Scene`] (unsanitised: see [`Scene::sanitize`]).
 pub fn read(path: &Path) -> Result<Scene> {
-    match detect(path)? {
-        Format::Ply => ply::read(path),
-        Format::CompressedPly => compressed_ply::read(path),
-        Format::Splat => splat::read(path),
+    read_with_notes(path).map(|(scene, _)| scene)
+}
+
+/// [`read`], and one line for each thing the reader changed or left out that the caller
+/// should say (an SPZ's SH band 4 dropped, a coordinate-system extension applied).
+pub fn read_with_notes(path: &Path) -> Result<(Scene, Vec<String>)> {
+    let scene = match detect(path)? {
+        Format::Ply => ply::read(path)?,
+        Format::CompressedPly => compressed_ply::read(path)?,
+        Format::Splat => splat::read(path)?,
         Format::Sog => {
             let sog = sog::read(path)?;
-            sog::decode::decode(&sog).map_err(|m| Error::parse(path, "SOG", m))
+            sog::decode::decode(&sog).map_err(|m| Error::parse(path, "SOG", m))?
         }
-        Format::Spz => spz::read(path),
-        Format::Glb => glb::read(path),
-    }
+        Format::Spz => return spz::read_with_notes(path),
+        Format::Glb => glb::read(path)?,
+    };
+    Ok((scene, Vec::new()))
 }
 
 /// How writers encode their files.

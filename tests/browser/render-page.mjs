@@ -1,13 +1,15 @@
-// Page script: renders one gsplat asset (PLY, .sog bundle or SOG meta.json) with the PlayCanvas
-// engine from a list of fixed cameras, and hands back each frame as a PNG data URL.
+// Page script: renders one gsplat asset (PLY, .sog bundle or SOG meta.json) or one glTF binary
+// with KHR_gaussian_splatting (.glb, loaded as a container asset: the engine's glTF parser turns
+// each splat primitive into a gsplat component) with the PlayCanvas engine from a list of fixed
+// cameras, and hands back each frame as a PNG data URL.
 // Driven by render.mjs through window.splatpressRender(options).
 import * as pc from '/engine/playcanvas.mjs';
 
 const nextFrame = app => new Promise(resolve => app.once('frameend', resolve));
 
-function loadAsset(app, url) {
+function loadAsset(app, url, type) {
     return new Promise((resolve, reject) => {
-        const asset = new pc.Asset(url.split('/').pop(), 'gsplat', { url });
+        const asset = new pc.Asset(url.split('/').pop(), type, { url });
         asset.once('load', () => resolve(asset));
         asset.once('error', err => reject(new Error(`asset ${url} failed to load: ${err}`)));
         app.assets.add(asset);
@@ -31,7 +33,9 @@ async function createApp(size) {
     const options = new pc.AppOptions();
     options.graphicsDevice = device;
     options.componentSystems = [pc.CameraComponentSystem, pc.GSplatComponentSystem];
-    options.resourceHandlers = [pc.GSplatHandler, pc.TextureHandler, pc.BinaryHandler, pc.JsonHandler];
+    // The container handler (glTF) must exist before the gsplat system is created: that system
+    // registers the KHR_gaussian_splatting extension with it.
+    options.resourceHandlers = [pc.GSplatHandler, pc.TextureHandler, pc.BinaryHandler, pc.JsonHandler, pc.ContainerHandler];
     const app = new pc.AppBase(canvas);
     app.init(options);
     app.setCanvasFillMode(pc.FILLMODE_NONE);
@@ -40,8 +44,23 @@ async function createApp(size) {
     return { app, canvas, device };
 }
 
+/** The entity that shows the file at `url`: a gsplat component, or a .glb's node hierarchy. */
+async function loadSplats(app, url) {
+    if (url.toLowerCase().endsWith('.glb')) {
+        const asset = await loadAsset(app, url, 'container');
+        if (asset.resource.gsplats.length === 0) throw new Error(`${url}: the engine found no KHR_gaussian_splatting primitive`);
+        return asset.resource.instantiateRenderEntity();
+    }
+    const asset = await loadAsset(app, url, 'gsplat');
+    const splat = new pc.Entity('splat');
+    splat.addComponent('gsplat', { asset });
+    return splat;
+}
+
 /**
- * options: { url, size, cameras: [{ position: [x,y,z], target: [x,y,z], fov }], maxFrames }
+ * options: { url, size, cameras: [{ position: [x,y,z], target: [x,y,z], fov }], maxFrames,
+ *            euler: [x,y,z] degrees for the splat entity (optional; a .glb in glTF axes needs
+ *            [0, 0, 180] to sit where the PLY-space files sit) }
  * Returns { frames: [dataURL], framesRendered: [n], settled: [bool], deviceType, sortEvents }.
  */
 window.splatpressRender = async function (options) {
@@ -58,9 +77,8 @@ window.splatpressRender = async function (options) {
     });
     app.root.addChild(camera);
 
-    const asset = await loadAsset(app, options.url);
-    const splat = new pc.Entity('splat');
-    splat.addComponent('gsplat', { asset });
+    const splat = await loadSplats(app, options.url);
+    if (options.euler) splat.setLocalEulerAngles(...options.euler);
     app.root.addChild(splat);
 
     const frames = [];

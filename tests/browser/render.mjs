@@ -9,7 +9,10 @@
 //   chromium    browser executable (default /usr/bin/chromium)
 //   outDir      where result.json and the PNGs go
 //   ply         the original scene, rendered as the reference
-//   candidates  [{ name, path }]: .sog bundles or SOG meta.json files to render and compare
+//   candidates  [{ name, path, euler? }]: .sog bundles, SOG meta.json files or .glb files to render
+//               and compare; euler (degrees) turns the splat entity (a .glb in glTF axes: [0,0,180])
+//   compare     [[nameA, nameB]]: also the PSNR between two candidates' renders, optional
+//               (result.pairs["nameA|nameB"])
 //   splatTransform  name of the candidate made by splat-transform (the peer to compare with), optional
 //   bar         PSNR (dB) a candidate must reach against the PLY render
 //   margin      dB a candidate may fall below the splat-transform candidate
@@ -60,7 +63,7 @@ function withTimeout(promise, ms, what) {
 
 const errorsIn = log => log.filter(line => !line.startsWith('warning:'));
 
-async function renderFile(context, origin, url, cameras, size, timeoutMs) {
+async function renderFile(context, origin, url, cameras, size, timeoutMs, euler = null) {
     const page = await context.newPage();
     const log = [];
     watchPage(page, log);
@@ -69,7 +72,7 @@ async function renderFile(context, origin, url, cameras, size, timeoutMs) {
         await page.waitForFunction(() => window.splatpressReady === true, null, { timeout: timeoutMs });
         const result = await withTimeout(page.evaluate(
             options => window.splatpressRender(options),
-            { url, size, cameras, maxFrames: 120 }
+            { url, size, cameras, maxFrames: 120, euler }
         ), timeoutMs, `rendering ${url}`);
         const pngs = result.frames.map(dataUrl => Buffer.from(dataUrl.split(',')[1], 'base64'));
         return { pngs, framesRendered: result.framesRendered, settled: result.settled, deviceType: result.deviceType, log };
@@ -165,10 +168,11 @@ async function main() {
 
         for (const candidate of config.candidates) {
             const t0 = Date.now();
-            const render = await renderFile(context, server.origin, urls[candidate.name], cameras, size, timeoutMs);
+            const render = await renderFile(context, server.origin, urls[candidate.name], cameras, size, timeoutMs, candidate.euler ?? null);
             const entry = { path: candidate.path, log: render.log, framesRendered: render.framesRendered, settled: render.settled };
             if (render.pngs) {
                 const images = render.pngs.map(decodePng);
+                entry.images = images;
                 entry.psnrPerView = images.map((img, i) => psnr([refImages[i]], [img]));
                 entry.psnr = psnr(refImages, images);
                 entry.foreground = images.map(countForeground);
@@ -181,6 +185,11 @@ async function main() {
             result.candidates[candidate.name] = entry;
         }
 
+        result.pairs = {};
+        for (const [a, b] of config.compare ?? []) {
+            const [ia, ib] = [result.candidates[a]?.images, result.candidates[b]?.images];
+            result.pairs[`${a}|${b}`] = ia && ib ? { psnr: psnr(ia, ib), psnrPerView: ia.map((img, i) => psnr([img], [ib[i]])) } : null;
+        }
         const peer = config.splatTransform ? result.candidates[config.splatTransform] : null;
         for (const [name, entry] of Object.entries(result.candidates)) {
             const reasons = [];
@@ -195,6 +204,7 @@ async function main() {
             entry.reasons = reasons;
             if (!entry.pass && entry.renders) entry.pngs = savePngs(config.outDir, name, entry.renders);
             delete entry.renders;
+            delete entry.images;
             if (!entry.pass) result.ok = false;
         }
 

@@ -4,11 +4,12 @@
 //! tests need, then runs fmt, clippy and the whole test suite. `bench` runs the benchmarks.
 //! `ptx` compiles the CUDA kernels with NVRTC 11.8 from PyPI, opened with libloading (the
 //! only dependency, so the task itself builds in seconds on a fresh machine). `dist` builds
-//! and checks the Python wheel.
+//! and checks the Python wheel. `fuzz` builds and runs the reader fuzzer (`fuzz/`).
 
 mod apt;
 mod container;
 mod dist;
+mod fuzz;
 mod npm;
 mod portable;
 mod ptx;
@@ -39,6 +40,7 @@ Tasks:
              PTX ISA 7.0; ptxas 11.7 and 11.8 for sm_75/sm_86)
           6. cargo test --workspace --no-fail-fast, with SPLATPRESS_REQUIRE_INTEROP=1,
              SPLATPRESS_REQUIRE_BROWSER=1 and REQUIRE_GPU_ADAPTER=1
+          7. cargo xtask fuzz --seconds 120 (every reader, all cores)
         --no-install skips steps 1 and 2 (and the interop requirement when
         splat-transform is absent). Arguments after `--` go to `cargo test`.
   ptx [--check] [--validate]
@@ -73,6 +75,19 @@ Tasks:
         run it as SageMaker Processing does: scenes in /opt/ml/processing/input,
         one broken; expects exit 1, summary-algo-1.json, and outputs
         byte-identical to the host's `compress`. The test command runs this.
+  fuzz [--seconds N] [--jobs J] [--reader NAME]... [--bin PATH] [--release]
+       [--timeout S] [--cap-mib M] [--seed S] [--json] [--out DIR] [--data DIR]
+        Build the reader fuzzer (crate splatpress-fuzz in fuzz/; dev profile, i.e.
+        opt-level 2 with overflow checks; --release for the release profile) and
+        run it for N seconds (default 120) with J worker processes (default: the
+        cores): seeds (generated, plus ../shared/data when present) mutated and
+        read through formats::read, each case under an allocation cap (M MiB, default
+        512, + 32 x input bytes) and a time limit (S s, default 10, + 1 s per 4 MiB).
+        Panics, inconsistent scenes, hangs, over-allocations and crashes are saved
+        under <target>/fuzz/findings/<reader>/; counters per reader go to
+        <target>/fuzz/summary.json. Exits non-zero on any finding.
+        --bin PATH runs a prebuilt fuzzer instead of building one; the binary also
+        runs alone: `splatpress-fuzz --help`, `--replay FILE`, `--reproduce READER SEED`.
   bench [<cargo bench args>]
         Run the benchmarks (cargo bench --workspace).
   help  Show this text.
@@ -92,6 +107,7 @@ fn main() -> ExitCode {
             .and_then(|bin| portable::check(&bin, &target_dir()).map(|()| bin))
             .map(|bin| println!("{}", bin.display())),
         "dist" => dist::run(rest),
+        "fuzz" => fuzz::run(rest),
         "container" => container::run(rest),
         "help" | "-h" | "--help" => {
             print!("{HELP}");

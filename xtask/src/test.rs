@@ -168,6 +168,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let tested = run::step("cargo test", &mut test);
     print_skips(&skip_log);
     timings.push(("cargo test", tested?));
+    // Two minutes of the reader fuzzer over every reader (its build included).
+    timings.push(("fuzz readers", crate::fuzz::ci()?));
 
     // The wheel is built once and tested installed, in a fresh venv.
     let wheel_start = std::time::Instant::now();

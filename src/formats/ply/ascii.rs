@@ -87,6 +87,10 @@ impl<'a> Tokens<'a> {
     }
 
     fn skip_element(&mut self, path: &Path, element: &Element) -> Result<()> {
+        // Rows without properties hold no tokens: counting through 2^64 of them would hang.
+        if element.properties.is_empty() {
+            return Ok(());
+        }
         for row in 0..element.count {
             for p in &element.properties {
                 let items = match p.list_count {

@@ -299,8 +299,34 @@ fn parse_meta(bytes: &[u8], path: &Path, context: &str) -> Result<Meta> {
         Some(_) => {}
     }
     // Parse the bytes again (not the Value) so schema errors carry serde's line and column.
-    serde_json::from_slice::<Meta>(bytes)
-        .map_err(|e| Error::parse(path, context, format!("not a SOG v2 meta: {e}")))
+    let meta = serde_json::from_slice::<Meta>(bytes)
+        .map_err(|e| Error::parse(path, context, format!("not a SOG v2 meta: {e}")))?;
+    check_file_counts(&meta).map_err(|m| Error::parse(path, context, m))?;
+    Ok(meta)
+}
+
+/// Rejects `files` arrays longer than SOG v2 defines (means 2, scales 1, quats 1, sh0 1, shN 2)
+/// before any is read: every name is read into memory, so a meta naming one texture 100,000
+/// times would otherwise take 100,000 copies of it. Shorter arrays are reported by `decode`.
+fn check_file_counts(meta: &Meta) -> std::result::Result<(), String> {
+    let mut lists = vec![
+        ("means", &meta.means.files, 2),
+        ("scales", &meta.scales.files, 1),
+        ("quats", &meta.quats.files, 1),
+        ("sh0", &meta.sh0.files, 1),
+    ];
+    if let Some(sh) = &meta.sh_n {
+        lists.push(("shN", &sh.files, 2));
+    }
+    for (key, files, most) in lists {
+        if files.len() > most {
+            return Err(format!(
+                "key `{key}.files` lists {} files; SOG v2 has {most}",
+                files.len()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Pairs the images with their names and checks that per-splat textures agree in size.

@@ -100,9 +100,19 @@ impl Huffman {
     }
 }
 
+/// The most bytes DEFLATE can produce per input byte (zlib's bound).
+const MAX_RATIO: usize = 1032;
+
 /// Decodes a raw DEFLATE stream that must produce exactly `expected` bytes.
 pub fn inflate(data: &[u8], expected: usize) -> Result<Vec<u8>, String> {
-    let mut out: Vec<u8> = Vec::with_capacity(expected.min(1 << 30));
+    // DEFLATE expands at most 1032:1 (a 258-byte match in a 2-bit code, roughly), so the
+    // declared size is reserved only as far as `data` could produce it: a 100-byte entry
+    // claiming 4 GiB must not take 1 GiB before its first byte is decoded.
+    let possible = data
+        .len()
+        .saturating_mul(MAX_RATIO)
+        .saturating_add(MAX_RATIO);
+    let mut out: Vec<u8> = Vec::with_capacity(expected.min(possible).min(1 << 30));
     let mut r = BitReader {
         data,
         pos: 0,
