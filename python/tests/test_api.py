@@ -120,8 +120,25 @@ def test_same_bytes_and_report_as_the_command(tmp_path):
 
 def test_decode(sample_ply):
     ply, report = sample_ply
-    assert report == {"output": str(ply), "splats": COUNT, "sh_bands": 3}
+    assert report == {
+        "output": str(ply),
+        "splats": COUNT,
+        "sh_bands": 3,
+        "model": "default",
+        "read_notes": [],
+        "not_kept": [],
+    }
     assert ply.stat().st_size > 0
+
+
+@pytest.mark.parametrize("suffix", [".spz", ".glb"])
+def test_decode_writes_spz_and_glb(tmp_path, sample_ply, suffix):
+    ply, _ = sample_ply
+    out = tmp_path / ("scene" + suffix)
+    report = splatpress.decode(ply, out)
+    assert (report["splats"], report["sh_bands"]) == (COUNT, 3)
+    info = splatpress.info(out)
+    assert (info["splats"], info["sh_bands"], info["format"]) == (COUNT, 3, suffix[1:])
 
 
 def test_compress_a_file(tmp_path, sample_ply):

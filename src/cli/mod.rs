@@ -21,8 +21,9 @@ fn parse_choice(s: &str) -> Result<Choice, String> {
     version,
     about = "Compress 3D Gaussian Splatting scenes into PlayCanvas SOG (.sog bundle or meta.json + WebP)",
     long_about = "Compress 3D Gaussian Splatting scenes (.ply from the INRIA trainer, gsplat, nerfstudio; \
-PlayCanvas .compressed.ply; antimatter15 .splat; SOG) into PlayCanvas SOG v2, which the \
-PlayCanvas engine and the SuperSplat viewer load.\n\n\
+PlayCanvas .compressed.ply; antimatter15 .splat; Niantic .spz; glTF .glb; SOG) into \
+PlayCanvas SOG v2, which the PlayCanvas engine and the SuperSplat viewer load; `convert` \
+writes PLY, SPZ and glb.\n\n\
 Start with `splatpress compress --sample sample.sog` (no input needed), then \
 `splatpress eval <input> <output>` to see what was lost.\n\n\
 Exit status: 0 success, 1 failure (bad input, output, runtime), 2 usage error."
@@ -45,7 +46,7 @@ enum Command {
     Batch(BatchArgs),
     /// Convert any supported input to a scene file: binary 3DGS PLY, SPZ or glTF (.glb with
     /// KHR_gaussian_splatting), chosen by the output's name. `decode` is the same command.
-    #[command(visible_alias = "decode")]
+    #[command(visible_alias = "decode", long_about = CONVERT_ABOUT)]
     Convert {
         /// Input: .ply, .compressed.ply, .splat, .spz, .glb, .sog, meta.json or a SOG folder.
         input: PathBuf,
@@ -53,13 +54,6 @@ enum Command {
         output: PathBuf,
         /// SPZ version to write: 4 (ZSTD streams; readers from 2025 on) or 3 (gzip; older
         /// readers).
-        ///
-        /// SPZ in and out: versions 2 to 4 are read. Coordinates are stored in RUB (y up, as the
-        /// Niantic reference does), converted from and to the PLY's RDF; splat-transform stores
-        /// PLY coordinates unconverted, so its .spz files read here rotated 180° about x (and
-        /// ours there). SH band 4 of a degree-4 file is dropped (scenes keep 3 bands). A 2DGS
-        /// scene is written as ordinary 3DGS with the smallest third scale (SPZ cannot mark
-        /// 2DGS); the antialiased flag is kept.
         #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(3..=4))]
         spz_version: u8,
     },
@@ -96,6 +90,27 @@ enum Command {
         sample: SampleArgs,
     },
 }
+
+const CONVERT_ABOUT: &str = "\
+Convert any supported input to a scene file, chosen by the output's name: .ply (binary 3DGS
+PLY), .spz (Niantic SPZ) or .glb (glTF with KHR_gaussian_splatting). A SOG input is decoded as
+the PlayCanvas engine decodes it. `decode` is the same command. SOG is written by `compress`.
+
+The splat model (antialiased \"mip\" splats, 2DGS) travels to every output that can hold it:
+PLY `comment SplatRenderMode: mip|2dgs`, the SPZ antialiased flag, the glTF extension's
+extras. Free-form extras (SOG meta.json or glTF `extras`) go to glb and SOG. What an output
+cannot hold is named in a warning, never dropped silently.
+
+SPZ: versions 2 to 4 are read, 4 (ZSTD) or 3 (gzip) written. Coordinates are stored in RUB (y
+up), as the Niantic reference defines, converted from and to the PLY's axes; splat-transform
+stores PLY coordinates unconverted, so its .spz files read here rotated 180° about x, and ours
+there. SH band 4 of a degree-4 file is dropped (a note says so). SPZ cannot mark 2DGS: such a
+scene is written as 3DGS with the smallest third scale.
+
+glb: positions, unit quaternions, linear scales, opacities after the sigmoid and SH by degree,
+in glTF's axes (a 180° turn about z from the PLY's, as splat-transform writes), with COLOR_0 as
+a linear-colour fallback. Reading joins every splat primitive of the scene; node translations
+and uniform scales are applied, rotations refused.";
 
 const BATCH_ABOUT: &str = "Compress many scenes into OUTPUT_DIR: every scene under a folder \
 (recursively; outputs mirror the input paths, `a/b/x.ply` → `OUTPUT_DIR/a/b/x.sog`), those a \
@@ -146,7 +161,7 @@ struct CompressArgs {
 
 #[derive(Args)]
 struct BatchArgs {
-    /// A folder (every .ply, .compressed.ply, .splat, .sog and SOG folder under it,
+    /// A folder (every .ply, .compressed.ply, .splat, .spz, .glb, .sog and SOG folder under it,
     /// recursively; hidden entries skipped), a manifest (any other file: one scene path a line,
     /// or a JSON object a line with per-scene options), or one scene.
     inputs: PathBuf,

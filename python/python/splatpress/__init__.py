@@ -106,8 +106,8 @@ def compress(
     """Compress a scene to SOG, like ``splatpress compress --json``.
 
     Args:
-        input: the scene to compress (``.ply``, ``.compressed.ply``, ``.splat``, ``.sog``,
-            ``meta.json`` or a SOG folder), or ``None`` for the built-in sample scene (the
+        input: the scene to compress (``.ply``, ``.compressed.ply``, ``.splat``, ``.spz``,
+            ``.glb``, ``.sog``, ``meta.json`` or a SOG folder), or ``None`` for the built-in sample scene (the
             command's ``--sample``): ``sample_count`` splats with ``sample_bands`` SH bands,
             drawn from ``seed``.
         output: ``*.sog`` writes one bundle; ``*.json`` a meta.json with WebP textures beside
@@ -217,10 +217,14 @@ def batch(
 
 
 def decode(input: PathLike, output: PathLike) -> Dict[str, Any]:
-    """Decode any readable scene (usually a SOG) to a binary 3DGS PLY, like ``splatpress decode``.
+    """Convert any readable scene to a scene file, like ``splatpress convert`` (``decode``).
+
+    The output's name picks the format: ``.ply`` (binary 3DGS PLY, also for other names),
+    ``.spz`` (SPZ version 4) or ``.glb`` (glTF with KHR_gaussian_splatting).
 
     Returns:
-        ``{"output": str, "splats": int, "sh_bands": int}``.
+        ``{"output": str, "splats": int, "sh_bands": int, "model": str, "read_notes": [str],
+        "not_kept": [str]}``: ``not_kept`` names metadata the output format cannot hold.
 
     Raises:
         InputError, OutputError: the job failed (nothing written).

@@ -185,7 +185,7 @@ fn manifest(path: &Path, output_dir: &Path) -> Result<Vec<Job>> {
         let output = match &parsed.output {
             Some(output) => output_dir.join(output),
             None => default_output(&input, base, output_dir)
-                .ok_or_else(|| Error::parse(path, &context, "input: not a scene file name (expected .ply, .compressed.ply, .splat, .sog or a SOG folder); name the output with \"output\""))?,
+                .ok_or_else(|| Error::parse(path, &context, "input: not a scene file name (expected .ply, .compressed.ply, .splat, .spz, .glb, .sog or a SOG folder); name the output with \"output\""))?,
         };
         jobs.push(Job {
             input,
