@@ -57,8 +57,9 @@ pub mod stats;
 pub use api::encode_on as encode_scene;
 pub use api::{
     BackendReport, BackendStatus, BatchOptions, BatchSummary, BatchTotals, CudaDevices,
-    CudaRequirement, DecodeReport, Devices, Hooks, Info, Input, Options, Report, SceneStatus,
-    SceneSummary, WorkerCounts, batch, compress_file, decode_file, devices, evaluate, inspect,
+    CudaRequirement, DecodeReport, Devices, Hooks, Info, Input, LodInfo, Options, Report,
+    SceneStatus, SceneSummary, WorkerCounts, batch, compress_file, decode_file, decode_file_lod,
+    devices, evaluate, inspect, inspect_lod,
 };
 pub use backend::select::{Choice as BackendChoice, PassedOver};
 pub use backend::{AdapterReport, CudaDeviceReport};

@@ -25,6 +25,8 @@ mod identity;
 mod interop;
 /// The import rules of ARCHITECTURE.md (who may name whom).
 mod layout;
+/// Streamed SOG (`lod-meta.json`) input.
+mod lod;
 /// The splat model and extras across every pair of formats.
 mod metadata;
 mod plas_conformance;

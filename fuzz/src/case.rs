@@ -110,6 +110,7 @@ pub fn make(reader: &Reader, seeds: &[Seed], case_seed: u64) -> Case {
             }
         }
         Shape::SogFiles => sog_files(&mut rng, &mut files, &mut log),
+        Shape::LodFiles => lod_files(&mut rng, &mut files, &mut log),
     }
     Case { files, log }
 }
@@ -155,6 +156,44 @@ fn sog_files(rng: &mut Rng, files: &mut Vec<(String, Vec<u8>)>, log: &mut Vec<St
             mutate::havoc(rng, &mut files[i].1, &focus, &mut sub);
             let name = files[i].0.clone();
             log.extend(sub.into_iter().map(|m| format!("texture `{name}`: {m}")));
+        }
+        _ => mutate::havoc(rng, &mut files[0].1, &Focus::default(), log),
+    }
+}
+
+/// Streamed SOG forms: mostly manifest edits (any field, or the tree's shape), else a chunk
+/// bundle's ZIP fields or bytes, or a chunk removed.
+fn lod_files(rng: &mut Rng, files: &mut Vec<(String, Vec<u8>)>, log: &mut Vec<String>) {
+    let chunks = files.len() - 1;
+    match rng.below(20) {
+        0..=9 => {
+            if !edits::json(rng, &mut files[0].1, log) {
+                mutate::havoc(rng, &mut files[0].1, &Focus::default(), log);
+            }
+        }
+        10..=13 => {
+            if !edits::lod_tree(rng, &mut files[0].1, log) {
+                mutate::havoc(rng, &mut files[0].1, &Focus::default(), log);
+            }
+        }
+        14 => mutate::havoc(rng, &mut files[0].1, &Focus::default(), log),
+        19 if chunks > 0 => {
+            let (name, _) = files.remove(1 + rng.below(chunks));
+            log.push(format!("removed chunk `{name}`"));
+        }
+        _ if chunks > 0 => {
+            let i = 1 + rng.below(chunks);
+            let name = files[i].0.clone();
+            let mut sub = Vec::new();
+            let data = &mut files[i].1;
+            if !(rng.chance(1, 2) && containers::zip_field(rng, data, &mut sub)) {
+                let points = containers::zip_fields(data)
+                    .into_iter()
+                    .map(|f| f.0)
+                    .collect();
+                mutate::havoc(rng, data, &Focus { hot: 0, points }, &mut sub);
+            }
+            log.extend(sub.into_iter().map(|m| format!("chunk `{name}`: {m}")));
         }
         _ => mutate::havoc(rng, &mut files[0].1, &Focus::default(), log),
     }

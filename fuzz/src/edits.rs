@@ -454,3 +454,61 @@ fn json_text(rng: &mut Rng, data: &mut Vec<u8>, log: &mut Vec<String>) -> bool {
     data.splice(s..e, new.into_bytes());
     true
 }
+
+/// Reshapes a streamed SOG manifest's tree: nests it deeply, gives a leaf children or a node
+/// lods too, repeats a leaf (overlapping ranges), or gives a node one or three children.
+/// Returns false on non-JSON or a manifest without a tree.
+pub fn lod_tree(rng: &mut Rng, data: &mut Vec<u8>, log: &mut Vec<String>) -> bool {
+    let Ok(mut value) = serde_json::from_slice::<Value>(data) else {
+        return false;
+    };
+    let Some(tree) = value.get_mut("tree") else {
+        return false;
+    };
+    let what = match rng.below(5) {
+        0 => {
+            let depth = *rng.pick(&[40usize, 48, 49, 60, 63, 64, 200]);
+            let mut node = tree.take();
+            for _ in 0..depth {
+                node = serde_json::json!({"children": [node, {"lods": {}}]});
+            }
+            *tree = node;
+            format!("tree nested {depth} deep")
+        }
+        1 => {
+            let copy = tree.clone();
+            if let Some(obj) = tree.as_object_mut() {
+                obj.insert(
+                    "lods".into(),
+                    serde_json::json!({"0": {"file": 0, "offset": 0, "count": 1}}),
+                );
+                obj.insert("children".into(), serde_json::json!([copy.clone(), copy]));
+            }
+            "root given both children and lods".into()
+        }
+        2 => {
+            let first = tree.pointer("/children/0").cloned();
+            match (first, tree.pointer_mut("/children")) {
+                (Some(leaf), Some(Value::Array(children))) => {
+                    children.push(leaf);
+                    "a third child (a repeated subtree)".into()
+                }
+                _ => "no children to repeat".into(),
+            }
+        }
+        3 => {
+            if let Some(Value::Array(children)) = tree.pointer_mut("/children") {
+                children.truncate(1);
+            }
+            "one child".into()
+        }
+        _ => {
+            let copy = tree.clone();
+            *tree = serde_json::json!({"children": [copy.clone(), copy]});
+            "tree doubled (every range read twice)".into()
+        }
+    };
+    log.push(format!("lod tree: {what}"));
+    *data = serde_json::to_vec(&value).unwrap_or_default();
+    true
+}

@@ -28,6 +28,9 @@ pub enum Shape {
     Zip,
     /// meta.json edits, texture bytes.
     SogFiles,
+    /// A streamed SOG: lod-meta.json edits (fields, tree shape, depth), chunk bundles mutated
+    /// or removed.
+    LodFiles,
     /// glb chunk lengths, JSON and BIN chunks repacked.
     Glb,
     /// gzip / ZSTD streams, mutated inside and recompressed; header words made huge.
@@ -62,10 +65,11 @@ pub const READERS: &[Reader] = &[
     Reader { name: "sog-meta", form: Form::MetaFile("scene.json"), shape: Shape::SogFiles, generate: seeds::sog_folder, shared: &[] },
     Reader { name: "spz", form: Form::File("case.spz"), shape: Shape::Streams, generate: seeds::spz, shared: &[] },
     Reader { name: "glb", form: Form::File("case.glb"), shape: Shape::Glb, generate: seeds::glb, shared: &[] },
+    Reader { name: "lod-meta", form: Form::MetaFile("lod-meta.json"), shape: Shape::LodFiles, generate: seeds::lod_meta, shared: &[] },
 ];
 
 /// Readers named by the issue that do not exist yet, with the reason (listed in reports).
-pub const PENDING: &[(&str, &str)] = &[("lod-meta", "no lod-meta reader in splatpress yet")];
+pub const PENDING: &[(&str, &str)] = &[];
 
 /// The row called `name`.
 pub fn by_name(name: &str) -> Option<&'static Reader> {

@@ -267,6 +267,36 @@ pub fn sog_folder(dir: &Path) -> Result<usize, String> {
     Ok(2)
 }
 
+/// Streamed SOGs: a lod-meta.json and its chunks as `.sog` bundles beside it (a case folder is
+/// flat). Level 0 spans two chunks, level 1 shares one chunk between both leaves.
+pub fn lod_meta(dir: &Path) -> Result<usize, String> {
+    let seed = dir.join("lod-2-levels");
+    std::fs::create_dir_all(&seed).map_err(|e| e.to_string())?;
+    for (name, count, bands) in [
+        ("0_0.sog", 60usize, 1u8),
+        ("0_1.sog", 40, 1),
+        ("1_0.sog", 30, 1),
+    ] {
+        compress_sample(&seed.join(name), count, bands)?;
+    }
+    let bound = serde_json::json!({"min": [-5, -5, -5], "max": [5, 5, 5]});
+    let manifest = serde_json::json!({
+        "version": 1,
+        "asset": {"generator": "splatpress-fuzz"},
+        "count": 130,
+        "counts": [100, 30],
+        "lodLevels": 2,
+        "filenames": ["0_0.sog", "0_1.sog", "1_0.sog"],
+        "tree": {"bound": bound, "children": [
+            {"bound": bound, "lods": {"0": {"file": 0, "offset": 0, "count": 60}, "1": {"file": 2, "offset": 0, "count": 15}}},
+            {"bound": bound, "lods": {"0": {"file": 1, "offset": 0, "count": 40}, "1": {"file": 2, "offset": 15, "count": 15}}},
+        ]},
+    });
+    let bytes = serde_json::to_vec(&manifest).map_err(|e| e.to_string())?;
+    std::fs::write(seed.join("lod-meta.json"), bytes).map_err(|e| e.to_string())?;
+    Ok(1)
+}
+
 /// Writes scenes through `write_scene` under `file` (the suffix picks the format).
 fn through_writer(dir: &Path, file: &str, versions: &[u8]) -> Result<usize, String> {
     let tmp = dir.join(file);

@@ -30,10 +30,22 @@ pub struct DecodeReport {
 /// engine decodes it. Atomic, like every output. Metadata the output cannot hold is listed in
 /// [`DecodeReport::not_kept`], never dropped silently.
 pub fn decode_file(input: &Path, output: &Path, options: &WriteOptions) -> Result<DecodeReport> {
+    decode_file_lod(input, None, output, options)
+}
+
+/// [`decode_file`] of one level of detail of a streamed SOG (`lod-meta.json`): `Some(n)` level
+/// `n` (refused for other inputs), `None` level 0, the full detail (see
+/// [`formats::read_lod`]).
+pub fn decode_file_lod(
+    input: &Path,
+    lod: Option<u32>,
+    output: &Path,
+    options: &WriteOptions,
+) -> Result<DecodeReport> {
     if input == output {
         return Err(Error::output(output, "output would overwrite the input"));
     }
-    let (scene, read_notes) = formats::read_with_notes(input)?;
+    let (scene, read_notes) = formats::read_lod(input, lod)?;
     formats::write_scene(output, &scene, options)?;
     Ok(DecodeReport {
         output: output.display().to_string(),

@@ -15,10 +15,10 @@ pub use batch::{
     Totals as BatchTotals, WorkerCounts, batch,
 };
 pub use compress::{BackendReport, Hooks, Input, Options, Report, compress_file, encode_on};
-pub use decode::{DecodeReport, decode_file};
+pub use decode::{DecodeReport, decode_file, decode_file_lod};
 pub use devices::{BackendStatus, CudaDevices, CudaRequirement, Devices, devices};
 pub use evaluate::evaluate;
-pub use inspect::{Info, inspect};
+pub use inspect::{Info, LodInfo, inspect, inspect_lod};
 
 use std::path::Path;
 

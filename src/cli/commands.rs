@@ -104,12 +104,12 @@ fn compress_text(report: &Report) -> String {
     text
 }
 
-pub fn convert(input: &Path, output: &Path, spz_version: u8) -> Result<()> {
+pub fn convert(input: &Path, output: &Path, lod: Option<u32>, spz_version: u8) -> Result<()> {
     let options = WriteOptions {
         spz_version,
         ..WriteOptions::default()
     };
-    let report = crate::decode_file(input, output, &options)?;
+    let report = crate::decode_file_lod(input, lod, output, &options)?;
     for note in &report.read_notes {
         eprintln!("note: {}: {note}", input.display());
     }
@@ -133,8 +133,8 @@ pub fn eval(original: &Path, compressed: &Path, json: bool) -> Result<()> {
     }
 }
 
-pub fn info(input: &Path, json: bool) -> Result<()> {
-    let info = crate::inspect(input)?;
+pub fn info(input: &Path, lod: Option<u32>, json: bool) -> Result<()> {
+    let info = crate::inspect_lod(input, lod)?;
     if json {
         return print_json(&info);
     }
@@ -152,6 +152,16 @@ fn info_text(info: &Info) -> String {
     }
     if let Some(extras) = &info.extras {
         text += &format!("extras: {extras}\n");
+    }
+    if let Some(lod) = &info.lod {
+        let counts: Vec<String> = lod.counts.iter().map(u64::to_string).collect();
+        text += &format!(
+            "levels of detail: {} ({} splats), {} chunks; shown: level {}\n",
+            lod.counts.len(),
+            counts.join(" / "),
+            lod.chunks,
+            lod.level
+        );
     }
     match &info.sog_conformance_problems {
         Some(problems) if problems.is_empty() => text += "SOG conformance (engine rules): ok\n",

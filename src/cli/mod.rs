@@ -48,10 +48,15 @@ enum Command {
     /// KHR_gaussian_splatting), chosen by the output's name. `decode` is the same command.
     #[command(visible_alias = "decode", long_about = CONVERT_ABOUT)]
     Convert {
-        /// Input: .ply, .compressed.ply, .splat, .spz, .glb, .sog, meta.json or a SOG folder.
+        /// Input: .ply, .compressed.ply, .splat, .spz, .glb, .sog, meta.json, a SOG folder or a
+        /// streamed SOG's lod-meta.json.
         input: PathBuf,
         /// Output: .ply, .spz or .glb (the splat model travels where the format can hold it).
         output: PathBuf,
+        /// Level of detail to read from a streamed SOG (lod-meta.json): 0 is full detail (the
+        /// default).
+        #[arg(long, value_name = "N")]
+        lod: Option<u32>,
         /// SPZ version to write: 4 (ZSTD streams; readers from 2025 on) or 3 (gzip; older
         /// readers).
         #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(3..=4))]
@@ -71,6 +76,10 @@ enum Command {
     Info {
         /// Any supported input.
         input: PathBuf,
+        /// Level of detail to summarise of a streamed SOG (lod-meta.json): 0 is full detail
+        /// (the default).
+        #[arg(long, value_name = "N")]
+        lod: Option<u32>,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -313,14 +322,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Convert {
             input,
             output,
+            lod,
             spz_version,
-        } => commands::convert(&input, &output, spz_version),
+        } => commands::convert(&input, &output, lod, spz_version),
         Command::Eval {
             original,
             compressed,
             json,
         } => commands::eval(&original, &compressed, json),
-        Command::Info { input, json } => commands::info(&input, json),
+        Command::Info { input, lod, json } => commands::info(&input, lod, json),
         Command::Devices { json } => commands::devices(json),
         Command::Sample { output, sample } => commands::sample(&output, &sample),
     };

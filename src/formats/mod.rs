@@ -8,6 +8,7 @@
 pub mod atomic;
 pub mod compressed_ply;
 pub mod glb;
+pub mod lod;
 pub mod ply;
 pub mod sog;
 pub mod splat;
@@ -34,6 +35,9 @@ pub enum Format {
     Spz,
     /// Binary glTF with the `KHR_gaussian_splatting` extension.
     Glb,
+    /// PlayCanvas streamed SOG: a `lod-meta.json` manifest and one SOG folder per chunk and
+    /// level (read only).
+    LodMeta,
 }
 
 /// One row of the format table.
@@ -75,6 +79,14 @@ pub const FORMATS: &[FormatInfo] = &[
         format: Format::Splat,
         name: "antimatter15 .splat",
         suffixes: &[".splat"],
+        reads: true,
+        writes_encoded: false,
+        writes_scene: false,
+    },
+    FormatInfo {
+        format: Format::LodMeta,
+        name: "PlayCanvas streamed SOG (lod-meta.json)",
+        suffixes: &["lod-meta.json"],
         reads: true,
         writes_encoded: false,
         writes_scene: false,
@@ -124,11 +136,15 @@ fn by_name(path: &Path) -> Option<Format> {
         .map(|f| f.format)
 }
 
-/// Decides the format of an input: a folder is SOG; otherwise by name, and for `.ply` by the
-/// header (a PlayCanvas compressed PLY may be named plain `.ply`).
+/// Decides the format of an input: a folder is SOG; a `lod-meta.json`, or any `.json` whose
+/// top level has `lodLevels`, is a streamed SOG manifest; otherwise by name, and for `.ply` by
+/// the header (a PlayCanvas compressed PLY may be named plain `.ply`).
 pub fn detect(path: &Path) -> Result<Format> {
     if path.is_dir() {
         return Ok(Format::Sog);
+    }
+    if lod::is_manifest(path) {
+        return Ok(Format::LodMeta);
     }
     match by_name(path) {
         Some(Format::Ply | Format::CompressedPly) => {
@@ -147,7 +163,7 @@ pub fn detect(path: &Path) -> Result<Format> {
         None => Err(Error::parse(
             path,
             "file name",
-            "unknown input format: expected .ply, .compressed.ply, .splat, .spz, .glb, .sog, meta.json or a SOG folder",
+            "unknown input format: expected .ply, .compressed.ply, .splat, .spz, .glb, .sog, meta.json, a SOG folder or lod-meta.json",
         )),
     }
 }
@@ -160,7 +176,26 @@ pub fn read(path: &Path) -> Result<Scene> {
 /// [`read`], and one line for each thing the reader changed or left out that the caller
 /// should say (an SPZ's SH band 4 dropped, a coordinate-system extension applied).
 pub fn read_with_notes(path: &Path) -> Result<(Scene, Vec<String>)> {
-    let scene = match detect(path)? {
+    read_lod(path, None)
+}
+
+/// [`read_with_notes`] with a level of detail: `Some(n)` reads level `n` of a streamed SOG
+/// (`lod-meta.json`) and is refused for any other input; `None` reads a manifest's level 0,
+/// the full detail, as splat-transform does for single-scene outputs (see [`lod`]), with a
+/// note saying so when there are coarser levels.
+pub fn read_lod(path: &Path, level: Option<u32>) -> Result<(Scene, Vec<String>)> {
+    let format = detect(path)?;
+    if let Some(n) = level.filter(|_| format != Format::LodMeta) {
+        return Err(Error::parse(
+            path,
+            "level of detail",
+            format!(
+                "level {n} asked for, but {} has no levels of detail (only lod-meta.json does)",
+                format.info().name
+            ),
+        ));
+    }
+    let scene = match format {
         Format::Ply => ply::read(path)?,
         Format::CompressedPly => compressed_ply::read(path)?,
         Format::Splat => splat::read(path)?,
@@ -170,6 +205,17 @@ pub fn read_with_notes(path: &Path) -> Result<(Scene, Vec<String>)> {
         }
         Format::Spz => return spz::read_with_notes(path),
         Format::Glb => glb::read(path)?,
+        Format::LodMeta => {
+            let levels = lod::read_manifest(path)?.levels();
+            let scene = lod::read(path, Some(level.unwrap_or(0)))?;
+            let mut notes = Vec::new();
+            if level.is_none() && levels > 1 {
+                notes.push(format!(
+                    "read level 0 (full detail) of {levels} levels of detail; --lod N selects another"
+                ));
+            }
+            return Ok((scene, notes));
+        }
     };
     Ok((scene, Vec::new()))
 }
@@ -211,6 +257,10 @@ pub fn write_encoded(
 ) -> Result<WriteReport> {
     match output_format(path) {
         Format::Sog => sog::write(path, &sog::textures::sog(encoded), options.webp_effort),
+        Format::LodMeta => Err(Error::output(
+            path,
+            "streamed SOG (lod-meta.json) is read, not written: name the output .sog, meta.json or a folder",
+        )),
         other => Err(Error::output(
             path,
             format!(
@@ -244,9 +294,21 @@ pub fn write_scene(path: &Path, scene: &Scene, options: &WriteOptions) -> Result
     }
 }
 
-/// Size on disk of a file, or of a SOG folder form (meta.json plus the files it names); 0
-/// when it cannot be read.
+/// Size on disk of a file, or of a SOG folder form (meta.json plus the files it names), or of
+/// a streamed SOG (the manifest plus every chunk); 0 when it cannot be read.
 pub fn size_on_disk(path: &Path) -> u64 {
+    if lod::is_manifest(path) {
+        let own = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let chunks = lod::read_manifest(path)
+            .map(|m| m.filenames)
+            .unwrap_or_default();
+        return own
+            + chunks
+                .iter()
+                .map(|f| size_on_disk(&dir.join(f)))
+                .sum::<u64>();
+    }
     let meta_path = if path.is_dir() {
         path.join(sog::META_NAME)
     } else {
