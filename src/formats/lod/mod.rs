@@ -1,12 +1,12 @@
 //! Streamed SOG (PlayCanvas `lod-meta.json`): a level-of-detail manifest and one unbundled SOG
 //! per chunk. Read only (writing LOD is not built). [`manifest`] checks the manifest in full
-//! before any chunk is opened; [`read`] gathers the splats of one level, or of all.
+//! before any chunk is opened; `read` gathers the splats of one level, or of all.
 //!
 //! Which level a plain read means: `formats::read` (and so `info`, `convert`, `eval`,
 //! `compress` without `--lod`) reads **level 0, the full-detail level**, as splat-transform
 //! 3.10.2 does for every single-scene output ("A single-scene WRITER takes exactly one LOD: the
 //! finest (LOD 0) by default", `cli.mjs`). Coarser levels are other renderings of the same
-//! scene, not more of it, so joining levels would double every surface. [`read`] with `None`
+//! scene, not more of it, so joining levels would double every surface. `read` with `None`
 //! still gives every level, level after level: that is what splat-transform's reader returns
 //! when no `-L` is given (`resolveLodSelection` selects all levels), for callers that want the
 //! whole container.
