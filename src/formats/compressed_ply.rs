@@ -32,23 +32,18 @@ pub fn is_compressed(header: &Header) -> bool {
             .is_some_and(|(_, v)| v.property("packed_position").is_some())
 }
 
-/// Reads one property of every row of an element from the raw payload.
-struct Field<'a> {
-    bytes: &'a [u8],
+/// Where one property of an element's rows is, to read it from rows of the raw payload.
+struct Field {
     row: usize,
     offset: usize,
     big_endian: bool,
 }
 
-impl Field<'_> {
-    fn u32(&self, i: usize) -> u32 {
+impl Field {
+    /// The word in row `i` of `bytes` (rows of this field's element).
+    fn u32(&self, bytes: &[u8], i: usize) -> u32 {
         let at = i * self.row + self.offset;
-        let b = [
-            self.bytes[at],
-            self.bytes[at + 1],
-            self.bytes[at + 2],
-            self.bytes[at + 3],
-        ];
+        let b = [bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]];
         if self.big_endian {
             u32::from_be_bytes(b)
         } else {
@@ -56,20 +51,24 @@ impl Field<'_> {
         }
     }
 
-    fn f32(&self, i: usize) -> f32 {
-        f32::from_bits(self.u32(i))
+    fn f32(&self, bytes: &[u8], i: usize) -> f32 {
+        f32::from_bits(self.u32(bytes, i))
+    }
+
+    /// The byte in row `i` of `bytes`.
+    fn u8(&self, bytes: &[u8], i: usize) -> u8 {
+        bytes[i * self.row + self.offset]
     }
 }
 
 /// Finds `name` in `element` with one of the `allowed` types.
-fn field<'a>(
+fn field(
     path: &Path,
     element: &Element,
-    bytes: &'a [u8],
     big_endian: bool,
     name: &str,
     allowed: &[ScalarType],
-) -> Result<Field<'a>> {
+) -> Result<Field> {
     let (index, property) = element.property(name).ok_or_else(|| {
         Error::parse(
             path,
@@ -93,7 +92,6 @@ fn field<'a>(
         .map(|p| p.ty.size())
         .sum();
     Ok(Field {
-        bytes,
         row: element.row_size().unwrap_or(0) as usize,
         offset,
         big_endian,
@@ -133,8 +131,13 @@ pub fn sh_from_byte(b: u8) -> f32 {
     (t - 0.5) * 8.0
 }
 
-/// Reads a compressed PLY into a scene.
+/// Reads a compressed PLY into a scene, streaming the vertex and `sh` rows in blocks.
 pub fn read(path: &Path) -> Result<Scene> {
+    read_in_blocks(path, ply::BLOCK_BYTES)
+}
+
+/// [`read`] with blocks of about `block_bytes` (tests use small ones).
+pub(crate) fn read_in_blocks(path: &Path, block_bytes: usize) -> Result<Scene> {
     let header = ply::read_header_from_path(path)?;
     let big_endian = header.encoding == Encoding::BinaryBigEndian;
     let element = |name: &str| {
@@ -148,7 +151,7 @@ pub fn read(path: &Path) -> Result<Scene> {
     };
     let (chunk_index, chunk) = element("chunk")?;
     let (vertex_index, vertex) = element("vertex")?;
-    let (data, ranges) = ply::read_fixed_elements(path, &header)?;
+    let mut elements = ply::FixedElements::open(path, &header)?;
     let n = vertex.count as usize;
     let chunks_needed = n.div_ceil(CHUNK_SIZE) as u64;
     if chunk.count < chunks_needed {
@@ -161,12 +164,10 @@ pub fn read(path: &Path) -> Result<Scene> {
             ),
         ));
     }
-    let chunk_bytes = &data[ranges[chunk_index].clone()];
-    let vertex_bytes = &data[ranges[vertex_index].clone()];
     let float = [ScalarType::F32];
     let words = [ScalarType::U32, ScalarType::I32];
-    let cf = |name| field(path, chunk, chunk_bytes, big_endian, name, &float);
-    let vf = |name| field(path, vertex, vertex_bytes, big_endian, name, &words);
+    let cf = |name| field(path, chunk, big_endian, name, &float);
+    let vf = |name| field(path, vertex, big_endian, name, &words);
     let min_pos = [cf("min_x")?, cf("min_y")?, cf("min_z")?];
     let max_pos = [cf("max_x")?, cf("max_y")?, cf("max_z")?];
     let min_scale = [cf("min_scale_x")?, cf("min_scale_y")?, cf("min_scale_z")?];
@@ -184,38 +185,57 @@ pub fn read(path: &Path) -> Result<Scene> {
     let scale = vf("packed_scale")?;
     let colour = vf("packed_color")?;
 
+    let chunk_bytes = elements.read_element(chunk_index)?;
+    let chunk_bytes = &chunk_bytes[..];
+
     let mut scene = Scene::with_capacity(n, 0, header.model.unwrap_or_default());
     let unpack_111011 = |w: u32| [unorm(w, 21, 11), unorm(w, 11, 10), unorm(w, 0, 11)];
-    for i in 0..n {
-        let c = i / CHUNK_SIZE;
-        let range = |lo: &[Field; 3], hi: &[Field; 3], t: [f32; 3]| {
-            [0, 1, 2].map(|k| lerp(lo[k].f32(c), hi[k].f32(c), t[k]))
-        };
-        scene
-            .positions
-            .push(range(&min_pos, &max_pos, unpack_111011(position.u32(i))));
-        scene
-            .log_scales
-            .push(range(&min_scale, &max_scale, unpack_111011(scale.u32(i))));
-        scene.rotations.push(unpack_rotation(rotation.u32(i)));
-        let word = colour.u32(i);
-        let rgb = [unorm(word, 24, 8), unorm(word, 16, 8), unorm(word, 8, 8)];
-        let rgb = match &colour_range {
-            Some((lo, hi)) => range(lo, hi, rgb),
-            None => rgb,
-        };
-        scene.sh_dc.push(rgb.map(|v| (v - 0.5) / SH_C0));
-        scene.opacities.push(opacity_logit((word & 0xff) as u8));
-    }
+    elements.read_rows(vertex_index, block_bytes, |first, bytes| {
+        for j in 0..bytes.len() / position.row {
+            let c = (first + j) / CHUNK_SIZE;
+            let range = |lo: &[Field; 3], hi: &[Field; 3], t: [f32; 3]| {
+                [0, 1, 2].map(|k| lerp(lo[k].f32(chunk_bytes, c), hi[k].f32(chunk_bytes, c), t[k]))
+            };
+            scene.positions.push(range(
+                &min_pos,
+                &max_pos,
+                unpack_111011(position.u32(bytes, j)),
+            ));
+            scene.log_scales.push(range(
+                &min_scale,
+                &max_scale,
+                unpack_111011(scale.u32(bytes, j)),
+            ));
+            scene
+                .rotations
+                .push(unpack_rotation(rotation.u32(bytes, j)));
+            let word = colour.u32(bytes, j);
+            let rgb = [unorm(word, 24, 8), unorm(word, 16, 8), unorm(word, 8, 8)];
+            let rgb = match &colour_range {
+                Some((lo, hi)) => range(lo, hi, rgb),
+                None => rgb,
+            };
+            scene.sh_dc.push(rgb.map(|v| (v - 0.5) / SH_C0));
+            scene.opacities.push(opacity_logit((word & 0xff) as u8));
+        }
+        Ok(())
+    })?;
 
     if let Some((sh_index, sh)) = header.element("sh") {
-        read_sh(path, &mut scene, sh, &data[ranges[sh_index].clone()])?;
+        read_sh(path, &mut scene, sh, sh_index, &mut elements, block_bytes)?;
     }
     Ok(scene)
 }
 
 /// Decodes the optional `sh` element (uchar `f_rest_*`, one row per vertex).
-fn read_sh(path: &Path, scene: &mut Scene, sh: &Element, bytes: &[u8]) -> Result<()> {
+fn read_sh(
+    path: &Path,
+    scene: &mut Scene,
+    sh: &Element,
+    sh_index: usize,
+    elements: &mut ply::FixedElements<'_>,
+    block_bytes: usize,
+) -> Result<()> {
     let count = sh
         .properties
         .iter()
@@ -240,24 +260,19 @@ fn read_sh(path: &Path, scene: &mut Scene, sh: &Element, bytes: &[u8]) -> Result
         ));
     }
     let fields = (0..count)
-        .map(|j| {
-            field(
-                path,
-                sh,
-                bytes,
-                false,
-                &format!("f_rest_{j}"),
-                &[ScalarType::U8],
-            )
-        })
+        .map(|j| field(path, sh, false, &format!("f_rest_{j}"), &[ScalarType::U8]))
         .collect::<Result<Vec<_>>>()?;
     scene.sh_rest = Vec::with_capacity(scene.len() * count);
-    for i in 0..scene.len() {
-        for f in &fields {
-            scene
-                .sh_rest
-                .push(sh_from_byte(f.bytes[i * f.row + f.offset]));
-        }
+    if let Some(first) = fields.first() {
+        let sh_rest = &mut scene.sh_rest;
+        elements.read_rows(sh_index, block_bytes, |_, bytes| {
+            for i in 0..bytes.len() / first.row {
+                for f in &fields {
+                    sh_rest.push(sh_from_byte(f.u8(bytes, i)));
+                }
+            }
+            Ok(())
+        })?;
     }
     scene.sh_bands = bands;
     Ok(())

@@ -4,7 +4,9 @@
 //! rows are all `float` take a fast path: the payload is read in large blocks straight into an
 //! `f32` buffer and scattered into the scene's columns. Everything else (ASCII, big-endian,
 //! other scalar types, list properties, elements with lists before `vertex`) is decoded into the
-//! same row-major `f32` matrix first, so one scatter serves both.
+//! same row-major `f32` matrix first, so one scatter serves both. Binary payloads of either kind
+//! stream: a block of rows is read and scattered at a time, so a file larger than memory's
+//! spare room reads in the columns' space plus a block or two.
 
 mod ascii;
 mod columns;
@@ -17,7 +19,7 @@ use std::path::Path;
 use crate::scene::Model;
 use crate::{Error, Result, Scene};
 
-pub use payload::read_fixed_elements;
+pub use payload::{BLOCK_BYTES, FixedElements, read_fixed_elements};
 
 /// Storage format named on the `format` line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,6 +171,11 @@ pub fn read_header_from_path(path: &Path) -> Result<Header> {
 
 /// Reads a 3DGS PLY into a scene (values as stored: NaN and ±∞ are kept).
 pub fn read(path: &Path) -> Result<Scene> {
+    read_in_blocks(path, BLOCK_BYTES)
+}
+
+/// [`read`], streaming a binary payload in blocks of about `block_bytes` (tests use small ones).
+pub(crate) fn read_in_blocks(path: &Path, block_bytes: usize) -> Result<Scene> {
     let header = read_header_from_path(path)?;
     let (vertex_index, vertex) = header.element("vertex").ok_or_else(|| {
         Error::parse(
@@ -178,7 +185,7 @@ pub fn read(path: &Path) -> Result<Scene> {
         )
     })?;
     let layout = columns::VertexLayout::new(vertex, path)?;
-    let mut scene = payload::read_vertices(path, &header, vertex_index, &layout)?;
+    let mut scene = payload::read_vertices(path, &header, vertex_index, &layout, block_bytes)?;
     // A PLY without `scale_2` is 2DGS whatever its comments say.
     if scene.model != Model::TwoD
         && let Some(model) = header.model

@@ -423,3 +423,205 @@ fn errors_name_the_problem() {
         "{m}"
     );
 }
+
+/// Block sizes from one byte (a block is then one row) to more than the file, so that reads
+/// span many blocks, rows straddle the window's refills, and one block holds everything.
+const BLOCK_SIZES: [usize; 6] = [1, 7, 250, 4096, 65_536, BLOCK_BYTES];
+
+fn read_bytes_in_blocks(bytes: &[u8], block_bytes: usize) -> Result<Scene> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.ply");
+    std::fs::write(&path, bytes).unwrap();
+    read_in_blocks(&path, block_bytes)
+}
+
+#[test]
+fn reads_spanning_many_blocks_equal_the_whole_file_read() {
+    let n = 1_500;
+    let mut listed = typed(&splat_names(24, true), "double");
+    listed.insert(5, ("tags".into(), "ushort", Some("uchar")));
+    listed.push(scalar("red", "uchar"));
+    let mut with_lists = vertex(listed, n);
+    for (i, row) in with_lists.rows.iter_mut().enumerate() {
+        row[5] = (0..i % 5).map(|k| k as f64).collect();
+    }
+    let faces = El {
+        name: "face",
+        props: vec![("idx".into(), "int", Some("uchar"))],
+        rows: (0..40).map(|i| vec![vec![1.0; i % 4]]).collect(),
+    };
+    let meta = El {
+        name: "meta",
+        props: vec![scalar("a", "uchar"), scalar("b", "double")],
+        rows: vec![vec![vec![1.0], vec![2.0]]; 3],
+    };
+    let float = || vertex(typed(&splat_names(45, true), "float"), n);
+    let cases: Vec<(&str, &str, Vec<El>)> = vec![
+        ("fast path", "binary_little_endian", vec![float()]),
+        (
+            "fast path after a fixed element",
+            "binary_little_endian",
+            vec![before_clone(&meta), float()],
+        ),
+        ("big-endian floats", "binary_big_endian", vec![float()]),
+        (
+            "little-endian shorts",
+            "binary_little_endian",
+            vec![vertex(typed(&splat_names(9, false), "short"), n)],
+        ),
+        (
+            "lists in and before the vertex rows",
+            "binary_big_endian",
+            vec![before_clone(&faces), before_clone(&with_lists), faces],
+        ),
+    ];
+    for (what, format, elements) in cases {
+        let vertex = elements.iter().find(|e| e.name == "vertex").unwrap();
+        let want = expected(vertex);
+        let bytes = build(format, &elements);
+        let whole = read_bytes(&bytes).unwrap();
+        assert_eq!(whole, want, "{what}");
+        for block in BLOCK_SIZES {
+            let got = read_bytes_in_blocks(&bytes, block).unwrap();
+            assert!(got == whole, "{what}: {block}-byte blocks");
+        }
+    }
+}
+
+#[test]
+fn streamed_errors_do_not_depend_on_the_block_size() {
+    let mut props = typed(&splat_names(9, true), "float");
+    props.push(("tags".into(), "uint", Some("uchar")));
+    let mut el = vertex(props, 300);
+    for row in &mut el.rows {
+        *row.last_mut().unwrap() = vec![7.0; 3];
+    }
+    let faces = El {
+        name: "face",
+        props: vec![("idx".into(), "int", Some("uchar"))],
+        rows: vec![vec![vec![1.0, 2.0]]; 5],
+    };
+    let mut lists = build("binary_little_endian", &[before_clone(&faces), el]);
+    lists.truncate(lists.len() - 1_000);
+    let fixed = build(
+        "binary_big_endian",
+        &[vertex(typed(&splat_names(9, true), "double"), 50)],
+    );
+    let fixed = &fixed[..fixed.len() - 9];
+    let mut bad_list = build(
+        "binary_little_endian",
+        &[faces, vertex(typed(&splat_names(0, true), "float"), 3)],
+    );
+    let data = bad_list
+        .windows(11)
+        .position(|w| w == b"end_header\n")
+        .unwrap()
+        + 11;
+    bad_list[data + 2 * 9] = 200; // row 2's list: 200 ints, more than the file holds
+    for (what, bytes, part) in [
+        ("lists", &lists[..], "truncated: the file ends at byte"),
+        ("fixed", fixed, "truncated: expected 50 vertices"),
+        ("list before vertex", &bad_list[..], "element `face` row"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.ply");
+        std::fs::write(&path, bytes).unwrap();
+        let whole = read(&path).unwrap_err().to_string();
+        assert!(whole.contains(part), "{what}: {whole}");
+        for block in BLOCK_SIZES {
+            let got = read_in_blocks(&path, block).unwrap_err().to_string();
+            assert_eq!(got, whole, "{what}: {block}-byte blocks");
+        }
+    }
+}
+
+#[test]
+fn compressed_ply_spanning_many_blocks_equals_the_whole_file_read() {
+    let n: usize = 700; // three chunks, the last one partial
+    let chunk_names = [
+        "min_x",
+        "min_y",
+        "min_z",
+        "max_x",
+        "max_y",
+        "max_z",
+        "min_scale_x",
+        "min_scale_y",
+        "min_scale_z",
+        "max_scale_x",
+        "max_scale_y",
+        "max_scale_z",
+        "min_r",
+        "min_g",
+        "min_b",
+        "max_r",
+        "max_g",
+        "max_b",
+    ];
+    let chunk = El {
+        name: "chunk",
+        props: typed(&chunk_names.map(String::from), "float"),
+        rows: (0..n.div_ceil(256))
+            .map(|c| {
+                (0..chunk_names.len())
+                    .map(|k| vec![(c * 3 + k) as f64 * if k % 6 < 3 { -1.0 } else { 1.0 }])
+                    .collect()
+            })
+            .collect(),
+    };
+    let word = |i: usize, k: usize| {
+        f64::from((i as u32).wrapping_mul(2_654_435_761) ^ (k as u32).wrapping_mul(40_503))
+    };
+    let packed = [
+        "packed_position",
+        "packed_rotation",
+        "packed_scale",
+        "packed_color",
+    ];
+    let vertex = El {
+        name: "vertex",
+        props: typed(&packed.map(String::from), "uint"),
+        rows: (0..n)
+            .map(|i| (0..4).map(|k| vec![word(i, k)]).collect())
+            .collect(),
+    };
+    let sh_names: Vec<String> = (0..24).map(|j| format!("f_rest_{j}")).collect();
+    let sh = El {
+        name: "sh",
+        props: typed(&sh_names, "uchar"),
+        rows: (0..n)
+            .map(|i| {
+                (0..24)
+                    .map(|k| vec![((i * 7 + k * 13) % 256) as f64])
+                    .collect()
+            })
+            .collect(),
+    };
+    let bytes = build("binary_little_endian", &[chunk, vertex, sh]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.compressed.ply");
+    std::fs::write(&path, &bytes).unwrap();
+    let whole = crate::formats::compressed_ply::read(&path).unwrap();
+    assert_eq!((whole.len(), whole.sh_bands), (n, 2));
+    whole.check_columns().unwrap();
+    for block in BLOCK_SIZES {
+        let got = crate::formats::compressed_ply::read_in_blocks(&path, block).unwrap();
+        assert!(got == whole, "{block}-byte blocks");
+    }
+    // The rows against the file read whole, decoded here from the words themselves.
+    let (data, ranges) =
+        read_fixed_elements(&path, &read_header_from_path(&path).unwrap()).unwrap();
+    for i in [0, 255, 256, n - 1] {
+        let at = ranges[1].start + 16 * i + 4;
+        let w = u32::from_le_bytes(data[at..at + 4].try_into().unwrap());
+        assert_eq!(
+            whole.rotations[i],
+            crate::formats::compressed_ply::unpack_rotation(w)
+        );
+        let at = ranges[2].start + 24 * i + 23;
+        assert_eq!(
+            whole.sh_rest[24 * i + 23],
+            crate::formats::compressed_ply::sh_from_byte(data[at])
+        );
+    }
+}
