@@ -8,6 +8,10 @@
 //!   (in f64) within `NEAR_TIE` relative. Near-ties are counted and printed. Exact duplicate
 //!   centroids must go to the lower index on every backend.
 //! - update: counts exact; sums within `SUM_TOLERANCE` of the magnitude of the summed values.
+//! - decimation (`decimate_*`): within the tolerances of `DECIMATE_*` (transcendental
+//!   functions and contraction differ); candidate partners equal except at near-ties (the
+//!   CPU's costs of the two partners within the cost tolerance); merged rotations compared
+//!   through their covariance R·diag(e^2l)·Rᵀ (eigenvector signs and equal axes may differ).
 //! - bad calls (`rejects_bad_calls`): every bad length or PLAS lattice is an `Err` naming the
 //!   kernel, on every backend (the checks sit at the family traits' seam), and the backend
 //!   still works afterwards.
@@ -20,6 +24,7 @@ use std::sync::OnceLock;
 
 use splatpress::backend::cpu;
 use splatpress::backend::cuda::CudaBackend;
+use splatpress::backend::decimate::{CANDIDATES, MAX_WINDOW, Merged, NO_PARTNER, PREPARED, Splats};
 use splatpress::backend::plas::{PlasBlocks, PlasGrid};
 use splatpress::backend::wgpu::{WgpuBackend, WgpuOptions};
 use splatpress::backend::{Backend, Buffers, Kmeans, Sort};
@@ -133,6 +138,9 @@ conformance!(
     kmeans_assign_on_palette_shapes,
     kmeans_assign_large_k,
     morton_order_matches_cpu,
+    decimate_prepare_matches_cpu,
+    decimate_candidates_matches_cpu,
+    decimate_merge_matches_cpu,
     rejects_bad_calls,
 );
 
@@ -595,6 +603,531 @@ fn morton_order_matches_cpu<B: Backend>(backend: &B) {
     }
 }
 
+/// `decimate_prepare`: mass relative, covariance entries relative to the largest variance,
+/// ln det relative (it is a sum of the log scales: exact up to the order of two additions).
+const DECIMATE_PREPARE_TOLERANCE: f64 = 1e-5;
+/// `decimate_candidates`: a cost may differ from the CPU's by this fraction of the magnitude
+/// of its terms (½(w·|ln det Σ| + wᵢ·|ln det Σᵢ| + wⱼ·|ln det Σⱼ|) + the colour term) plus
+/// twice the CPU's own f32 error (its distance from the same formula in f64: a nearly
+/// singular merged covariance makes ln det ill-conditioned on every backend).
+const DECIMATE_COST_TOLERANCE: f64 = 1e-4;
+/// `decimate_merge`: covariance entries, relative to the largest variance of the group.
+const DECIMATE_COVARIANCE_TOLERANCE: f64 = 1e-4;
+/// `decimate_merge`: opacities (as α), colours and positions (relative to the group's
+/// largest standard deviation) within this much.
+const DECIMATE_MERGE_TOLERANCE: f64 = 1e-4;
+
+/// The columns of a random decimation scene.
+struct DecimateScene {
+    positions: Vec<f32>,
+    rotations: Vec<f32>,
+    log_scales: Vec<f32>,
+    opacities: Vec<f32>,
+    colors: Vec<f32>,
+    dim: usize,
+}
+
+impl DecimateScene {
+    fn len(&self) -> usize {
+        self.opacities.len()
+    }
+
+    fn prepared(&self) -> Vec<f32> {
+        let mut out = vec![0f32; self.len() * PREPARED];
+        cpu::decimate::decimate_prepare(
+            &self.rotations,
+            &self.log_scales,
+            &self.opacities,
+            &mut out,
+        );
+        out
+    }
+}
+
+/// A seeded scene of `n` splats: positions spread over 10 m (offset by 1000 m when `far`),
+/// log scales in −7..1, opacity logits in −5..8, colours in −1.5..1.5; among them spheres
+/// (equal scales), flat splats (one axis at −7), splats at the previous one's position,
+/// exact copies of the previous splat and zero quaternions.
+fn decimate_scene(rng: &mut Rng, n: usize, dim: usize, far: bool) -> DecimateScene {
+    let offset = if far {
+        [1000.0, -1000.0, 500.0]
+    } else {
+        [0.0; 3]
+    };
+    let mut s = DecimateScene {
+        positions: Vec::with_capacity(n * 3),
+        rotations: Vec::with_capacity(n * 4),
+        log_scales: Vec::with_capacity(n * 3),
+        opacities: Vec::with_capacity(n),
+        colors: Vec::with_capacity(n * dim),
+        dim,
+    };
+    let scale = |rng: &mut Rng| (rng.uniform() * 8.0 - 7.0) as f32;
+    for i in 0..n {
+        let kind = i % 9;
+        let mut p = [0f32; 3];
+        for k in 0..3 {
+            p[k] = offset[k] + rng.signed() * 5.0;
+        }
+        let mut q = [rng.signed(), rng.signed(), rng.signed(), rng.signed()];
+        if i % 97 == 5 {
+            q = [0.0; 4];
+        }
+        let mut l = [scale(rng), scale(rng), scale(rng)];
+        match kind {
+            1 => l = [l[0]; 3],
+            2 => l = [l[0].max(-1.0), l[1].max(-1.0), -7.0],
+            _ => {}
+        }
+        let o = (rng.uniform() * 13.0 - 5.0) as f32;
+        let c: Vec<f32> = (0..dim).map(|_| rng.signed() * 1.5).collect();
+        if i > 0 && (kind == 3 || kind == 4) {
+            p.copy_from_slice(&s.positions[(i - 1) * 3..i * 3]);
+        }
+        s.positions.extend(p);
+        if i > 0 && kind == 4 {
+            // An exact copy of the previous splat.
+            s.rotations.extend_from_within((i - 1) * 4..i * 4);
+            s.log_scales.extend_from_within((i - 1) * 3..i * 3);
+            s.opacities.push(s.opacities[i - 1]);
+            s.colors.extend_from_within((i - 1) * dim..i * dim);
+        } else {
+            s.rotations.extend(q);
+            s.log_scales.extend(l);
+            s.opacities.push(o);
+            s.colors.extend(c);
+        }
+    }
+    s
+}
+
+fn decimate_prepare_matches_cpu<B: Backend>(backend: &B) {
+    let name = backend.name();
+    let mut rng = Rng::new(21);
+    let mut worst = [0f64; 3];
+    for (n, far) in [
+        (0, false),
+        (1, false),
+        (255, false),
+        (257, true),
+        (5003, false),
+        (70_001, true),
+    ] {
+        let scene = decimate_scene(&mut rng, n, 3, far);
+        let want = scene.prepared();
+        let r = backend.upload(&scene.rotations).unwrap();
+        let l = backend.upload(&scene.log_scales).unwrap();
+        let o = backend.upload(&scene.opacities).unwrap();
+        let mut p = backend.upload(&vec![7f32; n * PREPARED]).unwrap();
+        backend.decimate_prepare(&r, &l, &o, &mut p).unwrap();
+        let got = backend.download(&p).unwrap();
+        for i in 0..n {
+            let (g, w) = (
+                &got[i * PREPARED..][..PREPARED],
+                &want[i * PREPARED..][..PREPARED],
+            );
+            let case = format!("{name}: decimate_prepare n={n} splat {i}: got {g:?}, want {w:?}");
+            let mass = (f64::from(g[0]) - f64::from(w[0])).abs() / f64::from(w[0]);
+            let variance = f64::from(w[1].max(w[4]).max(w[6]));
+            let covariance = (1..7)
+                .map(|k| (f64::from(g[k]) - f64::from(w[k])).abs() / variance)
+                .fold(0.0, f64::max);
+            let log_det =
+                (f64::from(g[7]) - f64::from(w[7])).abs() / f64::from(w[7].abs()).max(1.0);
+            for (k, e) in [mass, covariance, log_det].into_iter().enumerate() {
+                assert!(e <= DECIMATE_PREPARE_TOLERANCE, "{case} (error {e})");
+                worst[k] = worst[k].max(e);
+            }
+        }
+    }
+    eprintln!(
+        "{name}: decimate_prepare: largest relative differences: mass {:.2e}, covariance {:.2e}, ln det {:.2e}",
+        worst[0], worst[1], worst[2]
+    );
+}
+
+/// `merge_cost` of splats i and j in f64 (from the same f32 inputs), and the magnitude of
+/// its terms.
+fn merge_cost_f64(scene: &DecimateScene, prepared: &[f32], i: usize, j: usize) -> (f64, f64) {
+    let f = |v: f32| f64::from(v);
+    let (pi, pj) = (
+        &prepared[i * PREPARED..][..PREPARED],
+        &prepared[j * PREPARED..][..PREPARED],
+    );
+    let (wi, wj) = (f(pi[0]), f(pj[0]));
+    let w = wi + wj;
+    let (a, b) = (wi / w, wj / w);
+    let d: Vec<f64> = (0..3)
+        .map(|k| f(scene.positions[i * 3 + k]) - f(scene.positions[j * 3 + k]))
+        .collect();
+    let c: Vec<f64> = [
+        (1, 0, 0),
+        (2, 0, 1),
+        (3, 0, 2),
+        (4, 1, 1),
+        (5, 1, 2),
+        (6, 2, 2),
+    ]
+    .iter()
+    .map(|&(k, x, y)| a * f(pi[k]) + b * f(pj[k]) + a * b * d[x] * d[y])
+    .collect();
+    let det = c[0] * (c[3] * c[5] - c[4] * c[4]) - c[1] * (c[1] * c[5] - c[4] * c[2])
+        + c[2] * (c[1] * c[4] - c[3] * c[2]);
+    let log_det = det.max(1e-300).ln();
+    let dim = scene.dim;
+    let colour: f64 = (0..dim)
+        .map(|k| (f(scene.colors[i * dim + k]) - f(scene.colors[j * dim + k])).powi(2))
+        .sum();
+    let colour_term = wi * wj / w * colour;
+    let value = 0.5 * (w * log_det - wi * f(pi[7]) - wj * f(pj[7])) + colour_term;
+    let magnitude =
+        0.5 * (w * log_det.abs() + wi * f(pi[7]).abs() + wj * f(pj[7]).abs()) + colour_term;
+    (value, magnitude)
+}
+
+fn decimate_candidates_matches_cpu<B: Backend>(backend: &B) {
+    let name = backend.name();
+    let mut rng = Rng::new(22);
+    let (mut worst, mut near_ties, mut slots) = (0f64, 0, 0);
+    for (n, dim, window, far) in [
+        (0, 3, 8, false),
+        (1, 3, 8, false),
+        (2, 48, 1, false),
+        (257, 3, 16, true),
+        (1000, 48, MAX_WINDOW, false),
+        (5003, 48, 16, true),
+        (7000, 27, 40, false),
+        (5003, 3, MAX_WINDOW, false),
+    ] {
+        let scene = decimate_scene(&mut rng, n, dim, far);
+        let prepared = scene.prepared();
+        let mut want_costs = vec![0f32; n * CANDIDATES];
+        let mut want_partners = vec![0u32; n * CANDIDATES];
+        cpu::decimate::decimate_candidates(
+            &scene.positions,
+            &prepared,
+            &scene.colors,
+            dim,
+            window,
+            &mut want_costs,
+            &mut want_partners,
+        );
+        let positions = backend.upload(&scene.positions).unwrap();
+        let prep = backend.upload(&prepared).unwrap();
+        let colors = backend.upload(&scene.colors).unwrap();
+        let splats = Splats::<B> {
+            positions: &positions,
+            prepared: &prep,
+            colors: &colors,
+            dim,
+        };
+        let mut c = backend.upload(&vec![7f32; n * CANDIDATES]).unwrap();
+        let mut p = backend.upload(&vec![7u32; n * CANDIDATES]).unwrap();
+        backend
+            .decimate_candidates(&splats, window, &mut c, &mut p)
+            .unwrap();
+        let (got_costs, got_partners) =
+            (backend.download(&c).unwrap(), backend.download(&p).unwrap());
+        let cpu_cost = |i: usize, j: usize| {
+            let point = |k: usize| {
+                [
+                    scene.positions[k * 3],
+                    scene.positions[k * 3 + 1],
+                    scene.positions[k * 3 + 2],
+                ]
+            };
+            cpu::decimate::merge_cost(
+                point(i),
+                &prepared[i * PREPARED..][..PREPARED],
+                &scene.colors[i * dim..][..dim],
+                point(j),
+                &prepared[j * PREPARED..][..PREPARED],
+                &scene.colors[j * dim..][..dim],
+            )
+        };
+        // What a cost of the pair (i, j) may differ by.
+        let tolerance = |i: usize, j: usize| {
+            let (exact, magnitude) = merge_cost_f64(&scene, &prepared, i, j);
+            DECIMATE_COST_TOLERANCE * magnitude + 2.0 * (f64::from(cpu_cost(i, j)) - exact).abs()
+        };
+        for i in 0..n {
+            let row = i * CANDIDATES..(i + 1) * CANDIDATES;
+            let case = format!(
+                "{name}: decimate_candidates n={n} dim={dim} window={window} splat {i}: got {:?} {:?}, want {:?} {:?}",
+                &got_partners[row.clone()],
+                &got_costs[row.clone()],
+                &want_partners[row.clone()],
+                &want_costs[row.clone()]
+            );
+            for s in row.clone() {
+                let (want_p, got_p) = (want_partners[s], got_partners[s]);
+                if want_p == NO_PARTNER {
+                    assert!(
+                        got_p == NO_PARTNER && got_costs[s] == f32::INFINITY,
+                        "{case}"
+                    );
+                    continue;
+                }
+                let j = got_p as usize;
+                assert!(
+                    j > i && j <= i + window && j < n,
+                    "{case}: partner {j} out of the window"
+                );
+                assert!(
+                    !got_partners[row.start..s].contains(&got_p),
+                    "{case}: partner {j} twice"
+                );
+                let tol = tolerance(i, want_p as usize).max(tolerance(i, j));
+                let want_c = f64::from(want_costs[s]);
+                let diff = (f64::from(got_costs[s]) - want_c).abs();
+                assert!(diff <= tol, "{case}: cost {diff} off (tolerance {tol})");
+                worst = worst.max(diff / tol.max(f64::MIN_POSITIVE));
+                if got_p != want_p {
+                    let other = f64::from(cpu_cost(i, j));
+                    assert!(
+                        (other - want_c).abs() <= tol,
+                        "{case}: partner {j} (CPU cost {other}) is not a near-tie of {want_p} ({want_c})"
+                    );
+                    near_ties += 1;
+                }
+                slots += 1;
+            }
+        }
+    }
+    eprintln!(
+        "{name}: decimate_candidates: {slots} candidates, {near_ties} partners differ at near-ties, largest cost difference {worst:.3} of its tolerance"
+    );
+}
+
+/// Offsets and members of `groups` groups of 1..=4 random members of `n` splats, with an
+/// index ≥ n now and then, a group of splats at one position, and (after `g` real groups)
+/// an empty group and one whose end offset lies past the member list.
+fn decimate_groups(rng: &mut Rng, n: usize, groups: usize, big: usize) -> (Vec<u32>, Vec<u32>) {
+    let mut offsets = vec![0u32];
+    let mut members = Vec::new();
+    if big > 0 {
+        members.extend((0..big).map(|k| (k * 7 % n.max(1)) as u32));
+        offsets.push(members.len() as u32);
+    }
+    for gi in 0..groups {
+        let size = 1 + rng.below(4) as usize;
+        for k in 0..size {
+            let m = if n > 0 && gi % 5 == 2 {
+                // Consecutive splats: the scene often repeats a position there.
+                ((gi * 13 + k) % n) as u32
+            } else if n == 0 || rng.below(23) == 0 {
+                (n + rng.below(5) as usize) as u32
+            } else {
+                rng.below(n as u64) as u32
+            };
+            members.push(m);
+        }
+        offsets.push(members.len() as u32);
+    }
+    offsets.push(members.len() as u32);
+    offsets.push(members.len() as u32 + 9);
+    (offsets, members)
+}
+
+/// Σ = R·diag(e^2l)·Rᵀ (upper triangle) of a quaternion (w, x, y, z) and log scales, in f64.
+fn covariance_f64(q: &[f32], l: &[f32]) -> [f64; 6] {
+    let norm = q.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>().sqrt();
+    let (w, x, y, z) = (
+        f64::from(q[0]) / norm,
+        f64::from(q[1]) / norm,
+        f64::from(q[2]) / norm,
+        f64::from(q[3]) / norm,
+    );
+    let r = [
+        1.0 - 2.0 * (y * y + z * z),
+        2.0 * (x * y - w * z),
+        2.0 * (x * z + w * y),
+        2.0 * (x * y + w * z),
+        1.0 - 2.0 * (x * x + z * z),
+        2.0 * (y * z - w * x),
+        2.0 * (x * z - w * y),
+        2.0 * (y * z + w * x),
+        1.0 - 2.0 * (x * x + y * y),
+    ];
+    let v: Vec<f64> = l.iter().map(|&s| (2.0 * f64::from(s)).exp()).collect();
+    let e = |a: usize, b: usize| {
+        (0..3)
+            .map(|k| r[a * 3 + k] * v[k] * r[b * 3 + k])
+            .sum::<f64>()
+    };
+    [e(0, 0), e(0, 1), e(0, 2), e(1, 1), e(1, 2), e(2, 2)]
+}
+
+fn decimate_merge_matches_cpu<B: Backend>(backend: &B) {
+    let name = backend.name();
+    let mut rng = Rng::new(23);
+    // position, covariance, log scale, α, colour: largest error over its tolerance.
+    let mut worst = [0f64; 5];
+    for (n, dim, groups, big, far) in [
+        (0, 3, 3, 0, false),
+        (1, 3, 2, 0, false),
+        (2, 48, 1, 0, true),
+        (300, 3, 257, 0, true),
+        (1000, 48, 600, 0, false),
+        (5003, 48, 2600, 0, true),
+        (7000, 27, 7200, 0, false),
+        (3000, 48, 40, 1500, false),
+    ] {
+        let scene = decimate_scene(&mut rng, n, dim, far);
+        let prepared = scene.prepared();
+        let (offsets, members) = decimate_groups(&mut rng, n, groups, big);
+        let g = offsets.len() - 1;
+        let mut want = (
+            vec![0f32; g * 3],
+            vec![0f32; g * 4],
+            vec![0f32; g * 3],
+            vec![0f32; g],
+            vec![0f32; g * dim],
+        );
+        cpu::decimate::decimate_merge(
+            &scene.positions,
+            &prepared,
+            &scene.colors,
+            dim,
+            &offsets,
+            &members,
+            (
+                &mut want.0,
+                &mut want.1,
+                &mut want.2,
+                &mut want.3,
+                &mut want.4,
+            ),
+        );
+        let positions = backend.upload(&scene.positions).unwrap();
+        let prep = backend.upload(&prepared).unwrap();
+        let colors = backend.upload(&scene.colors).unwrap();
+        let splats = Splats::<B> {
+            positions: &positions,
+            prepared: &prep,
+            colors: &colors,
+            dim,
+        };
+        let off = backend.upload(&offsets).unwrap();
+        let mem = backend.upload(&members).unwrap();
+        let mut out = (
+            backend.upload(&vec![7f32; g * 3]).unwrap(),
+            backend.upload(&vec![7f32; g * 4]).unwrap(),
+            backend.upload(&vec![7f32; g * 3]).unwrap(),
+            backend.upload(&vec![7f32; g]).unwrap(),
+            backend.upload(&vec![7f32; g * dim]).unwrap(),
+        );
+        let mut merged = Merged::<B> {
+            positions: &mut out.0,
+            rotations: &mut out.1,
+            log_scales: &mut out.2,
+            opacities: &mut out.3,
+            colors: &mut out.4,
+        };
+        backend
+            .decimate_merge(&splats, &off, &mem, &mut merged)
+            .unwrap();
+        let got = (
+            backend.download(&out.0).unwrap(),
+            backend.download(&out.1).unwrap(),
+            backend.download(&out.2).unwrap(),
+            backend.download(&out.3).unwrap(),
+            backend.download(&out.4).unwrap(),
+        );
+        let f = f64::from;
+        for gi in 0..g {
+            let case = |what: &str| {
+                format!(
+                    "{name}: decimate_merge n={n} dim={dim} group {gi} ({:?}): {what}: got {:?} {:?} {:?} {}, want {:?} {:?} {:?} {}",
+                    &members[(offsets[gi] as usize).min(members.len())
+                        ..(offsets[gi + 1] as usize).min(members.len())],
+                    &got.0[gi * 3..][..3],
+                    &got.1[gi * 4..][..4],
+                    &got.2[gi * 3..][..3],
+                    got.3[gi],
+                    &want.0[gi * 3..][..3],
+                    &want.1[gi * 4..][..4],
+                    &want.2[gi * 3..][..3],
+                    want.3[gi]
+                )
+            };
+            let wl = &want.2[gi * 3..][..3];
+            let gl = &got.2[gi * 3..][..3];
+            let sigma = f(wl[0]).exp();
+            let mut check = |k: usize, error: f64, tolerance: f64, what: &str| {
+                assert!(
+                    error <= tolerance,
+                    "{} (error {error}, tolerance {tolerance})",
+                    case(what)
+                );
+                worst[k] = worst[k].max(error / tolerance);
+            };
+            for k in 0..3 {
+                let (a, b) = (f(got.0[gi * 3 + k]), f(want.0[gi * 3 + k]));
+                let tol =
+                    4.0 * f64::from(f32::EPSILON) * b.abs() + DECIMATE_MERGE_TOLERANCE * sigma;
+                check(0, (a - b).abs(), tol, "position");
+            }
+            let q = &got.1[gi * 4..][..4];
+            let norm = q.iter().map(|&v| f(v).powi(2)).sum::<f64>().sqrt();
+            assert!(
+                (norm - 1.0).abs() < 1e-5 && q[0] >= 0.0,
+                "{}",
+                case("rotation not a unit w ≥ 0")
+            );
+            let (cg, cw) = (
+                covariance_f64(q, gl),
+                covariance_f64(&want.1[gi * 4..][..4], wl),
+            );
+            let largest = (2.0 * f(wl[0])).exp();
+            for k in 0..6 {
+                check(
+                    1,
+                    (cg[k] - cw[k]).abs(),
+                    DECIMATE_COVARIANCE_TOLERANCE * largest,
+                    "covariance",
+                );
+            }
+            for k in 0..3 {
+                // An axis far below the largest is known only to the largest's precision.
+                let tol = DECIMATE_MERGE_TOLERANCE * (1.0 + (2.0 * (f(wl[0]) - f(wl[k]))).exp());
+                check(2, (f(gl[k]) - f(wl[k])).abs(), tol, "log scale");
+            }
+            let alpha = |logit: f32| 1.0 / (1.0 + (-f(logit)).exp());
+            let (ag, aw) = (alpha(got.3[gi]), alpha(want.3[gi]));
+            check(
+                3,
+                (ag - aw).abs(),
+                DECIMATE_MERGE_TOLERANCE * aw + 1e-6,
+                "opacity",
+            );
+            for k in 0..dim {
+                let (a, b) = (f(got.4[gi * dim + k]), f(want.4[gi * dim + k]));
+                check(4, (a - b).abs(), DECIMATE_MERGE_TOLERANCE * 1e-1, "colour");
+            }
+        }
+    }
+    eprintln!(
+        "{name}: decimate_merge: largest errors over their tolerances: position {:.3}, covariance {:.3}, log scale {:.3}, opacity {:.3}, colour {:.3}",
+        worst[0], worst[1], worst[2], worst[3], worst[4]
+    );
+}
+
+/// The `Splats` view of three columns.
+fn splat_view<'a, B: Backend>(
+    positions: &'a B::Buffer<f32>,
+    prepared: &'a B::Buffer<f32>,
+    colors: &'a B::Buffer<f32>,
+    dim: usize,
+) -> Splats<'a, B> {
+    Splats {
+        positions,
+        prepared,
+        colors,
+        dim,
+    }
+}
+
 /// The error of a call that must be refused; its message must name `kernel`.
 fn refused<T: std::fmt::Debug>(
     backend: &str,
@@ -825,7 +1358,195 @@ fn rejects_bad_calls<B: Backend>(backend: &B) {
         );
     }
 
+    // Decimation: 2 splats, colour rows of 3.
+    let rot = backend
+        .upload(&[1f32, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0])
+        .unwrap();
+    let short_rot = backend.upload(&[1f32, 0.0, 0.0, 0.0]).unwrap();
+    let ls = backend.zeros::<f32>(6).unwrap();
+    let op = backend.zeros::<f32>(2).unwrap();
+    let mut prep = backend.zeros::<f32>(2 * PREPARED).unwrap();
+    let mut short_prep = backend.zeros::<f32>(PREPARED).unwrap();
+    refused(
+        name,
+        "decimate_prepare",
+        "1 rotation for 2 opacities",
+        backend.decimate_prepare(&short_rot, &ls, &op, &mut prep),
+    );
+    refused(
+        name,
+        "decimate_prepare",
+        "1 prepared row for 2 opacities",
+        backend.decimate_prepare(&rot, &ls, &op, &mut short_prep),
+    );
+    refused(
+        name,
+        "decimate_prepare",
+        "log scales not whole rows",
+        backend.decimate_prepare(&rot, &op, &op, &mut prep),
+    );
+    let pos = backend.zeros::<f32>(6).unwrap();
+    let ragged_pos = backend.zeros::<f32>(5).unwrap();
+    let col = backend.zeros::<f32>(6).unwrap();
+    let good = splat_view::<B>(&pos, &prep, &col, 3);
+    let mut costs = backend.zeros::<f32>(2 * CANDIDATES).unwrap();
+    let mut partners = backend.zeros::<u32>(2 * CANDIDATES).unwrap();
+    let mut short_costs = backend.zeros::<f32>(CANDIDATES).unwrap();
+    let mut short_partners = backend.zeros::<u32>(CANDIDATES).unwrap();
+    for (case, view, window) in [
+        (
+            "positions not whole rows",
+            splat_view::<B>(&ragged_pos, &prep, &col, 3),
+            4,
+        ),
+        ("colour rows of 2", splat_view::<B>(&pos, &prep, &col, 2), 4),
+        (
+            "short prepared rows",
+            splat_view::<B>(&pos, &short_prep, &col, 3),
+            4,
+        ),
+        (
+            "colours for 1 splat",
+            splat_view::<B>(&pos, &prep, &op, 3),
+            4,
+        ),
+        ("window 0", splat_view::<B>(&pos, &prep, &col, 3), 0),
+        (
+            "window past MAX_WINDOW",
+            splat_view::<B>(&pos, &prep, &col, 3),
+            MAX_WINDOW + 1,
+        ),
+    ] {
+        refused(
+            name,
+            "decimate_candidates",
+            case,
+            backend.decimate_candidates(&view, window, &mut costs, &mut partners),
+        );
+    }
+    refused(
+        name,
+        "decimate_candidates",
+        "short costs",
+        backend.decimate_candidates(&good, 4, &mut short_costs, &mut partners),
+    );
+    refused(
+        name,
+        "decimate_candidates",
+        "short partners",
+        backend.decimate_candidates(&good, 4, &mut costs, &mut short_partners),
+    );
+    let offsets = backend.upload(&[0u32, 1, 2]).unwrap();
+    let no_offsets = backend.zeros::<u32>(0).unwrap();
+    let members = backend.upload(&[0u32, 1]).unwrap();
+    let too_many_members = backend.zeros::<u32>(33).unwrap();
+    let mut out = (
+        backend.zeros::<f32>(6).unwrap(),
+        backend.zeros::<f32>(8).unwrap(),
+        backend.zeros::<f32>(6).unwrap(),
+        backend.zeros::<f32>(2).unwrap(),
+        backend.zeros::<f32>(6).unwrap(),
+    );
+    let mut short_out = backend.zeros::<f32>(3).unwrap();
+    {
+        let mut merged = Merged::<B> {
+            positions: &mut out.0,
+            rotations: &mut out.1,
+            log_scales: &mut out.2,
+            opacities: &mut out.3,
+            colors: &mut out.4,
+        };
+        for (case, view, offs, mems) in [
+            (
+                "positions not whole rows",
+                splat_view::<B>(&ragged_pos, &prep, &col, 3),
+                &offsets,
+                &members,
+            ),
+            (
+                "colour rows of 2",
+                splat_view::<B>(&pos, &prep, &col, 2),
+                &offsets,
+                &members,
+            ),
+            (
+                "short prepared rows",
+                splat_view::<B>(&pos, &short_prep, &col, 3),
+                &offsets,
+                &members,
+            ),
+            (
+                "no offsets",
+                splat_view::<B>(&pos, &prep, &col, 3),
+                &no_offsets,
+                &members,
+            ),
+            (
+                "33 members for 2 splats",
+                splat_view::<B>(&pos, &prep, &col, 3),
+                &offsets,
+                &too_many_members,
+            ),
+        ] {
+            refused(
+                name,
+                "decimate_merge",
+                case,
+                backend.decimate_merge(&view, offs, mems, &mut merged),
+            );
+        }
+    }
+    let mut short_merged = Merged::<B> {
+        positions: &mut out.0,
+        rotations: &mut out.1,
+        log_scales: &mut out.2,
+        opacities: &mut out.3,
+        colors: &mut short_out,
+    };
+    refused(
+        name,
+        "decimate_merge",
+        "short merged colours",
+        backend.decimate_merge(&good, &offsets, &members, &mut short_merged),
+    );
+
     // Still working: the good calls after the refusals.
+    // Decimation still works: two unit spheres merge into one.
+    backend.decimate_prepare(&rot, &ls, &op, &mut prep).unwrap();
+    let good = splat_view::<B>(&pos, &prep, &col, 3);
+    backend
+        .decimate_candidates(&good, 4, &mut costs, &mut partners)
+        .unwrap();
+    assert_eq!(
+        backend.download(&partners).unwrap(),
+        [
+            1, NO_PARTNER, NO_PARTNER, NO_PARTNER, NO_PARTNER, NO_PARTNER, NO_PARTNER, NO_PARTNER
+        ],
+        "{name}: partners"
+    );
+    let pair = backend.upload(&[0u32, 2]).unwrap();
+    let mut one = (
+        backend.zeros::<f32>(3).unwrap(),
+        backend.zeros::<f32>(4).unwrap(),
+        backend.zeros::<f32>(3).unwrap(),
+        backend.zeros::<f32>(1).unwrap(),
+        backend.zeros::<f32>(3).unwrap(),
+    );
+    let mut merged = Merged::<B> {
+        positions: &mut one.0,
+        rotations: &mut one.1,
+        log_scales: &mut one.2,
+        opacities: &mut one.3,
+        colors: &mut one.4,
+    };
+    backend
+        .decimate_merge(&good, &pair, &members, &mut merged)
+        .unwrap();
+    assert_eq!(
+        backend.download(&one.1).unwrap()[0],
+        1.0,
+        "{name}: merged rotation"
+    );
     backend.kmeans_assign(&p, &c, 45, &mut l2, state).unwrap();
     assert_eq!(backend.download(&l2).unwrap(), [0, 0], "{name}: labels");
     backend

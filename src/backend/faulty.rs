@@ -5,9 +5,10 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::decimate::{Merged, Splats};
 use super::kmeans::{AssignShape, UpdateShape};
 use super::plas::{PlasBlocks, PlasGrid};
-use super::{Buffers, Elem, Kmeans, Plas, Sort};
+use super::{Buffers, Decimate, Elem, Kmeans, Plas, Sort};
 use crate::Result;
 
 /// Where to inject a failure: on which backend, after how many successful calls.
@@ -153,5 +154,66 @@ impl<B: Plas> Plas for Faulty<'_, B> {
     ) -> Result<f64> {
         self.tick("plas_loss")?;
         self.inner.run_plas_loss(grid, cells, target, blocks)
+    }
+}
+
+impl<B: Decimate> Decimate for Faulty<'_, B> {
+    fn run_decimate_prepare(
+        &self,
+        n: usize,
+        rotations: &Self::Buffer<f32>,
+        log_scales: &Self::Buffer<f32>,
+        opacities: &Self::Buffer<f32>,
+        prepared: &mut Self::Buffer<f32>,
+    ) -> Result<()> {
+        self.tick("decimate_prepare")?;
+        self.inner
+            .run_decimate_prepare(n, rotations, log_scales, opacities, prepared)
+    }
+
+    fn run_decimate_candidates(
+        &self,
+        n: usize,
+        splats: &Splats<'_, Self>,
+        window: usize,
+        costs: &mut Self::Buffer<f32>,
+        partners: &mut Self::Buffer<u32>,
+    ) -> Result<()> {
+        self.tick("decimate_candidates")?;
+        let inner = Splats::<B> {
+            positions: splats.positions,
+            prepared: splats.prepared,
+            colors: splats.colors,
+            dim: splats.dim,
+        };
+        self.inner
+            .run_decimate_candidates(n, &inner, window, costs, partners)
+    }
+
+    fn run_decimate_merge(
+        &self,
+        n: usize,
+        g: usize,
+        splats: &Splats<'_, Self>,
+        offsets: &Self::Buffer<u32>,
+        members: &Self::Buffer<u32>,
+        merged: &mut Merged<'_, Self>,
+    ) -> Result<()> {
+        self.tick("decimate_merge")?;
+        let inner = Splats::<B> {
+            positions: splats.positions,
+            prepared: splats.prepared,
+            colors: splats.colors,
+            dim: splats.dim,
+        };
+        let mut out = Merged::<B> {
+            positions: merged.positions,
+            rotations: merged.rotations,
+            log_scales: merged.log_scales,
+            opacities: merged.opacities,
+            colors: merged.colors,
+        };
+        self.inner
+            .run_decimate_merge(n, g, &inner, offsets, members, &mut out)
     }
 }

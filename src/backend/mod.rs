@@ -2,7 +2,7 @@
 //! once, generic over [`Backend`]; a backend supplies device buffers and the kernels.
 //!
 //! Kernels come in families, one trait each: [`Buffers`] (`buffers.rs`), [`Kmeans`]
-//! (`kmeans.rs`), [`Sort`] (`sort.rs`) and [`Plas`] (`plas.rs`). A family's provided methods
+//! (`kmeans.rs`), [`Sort`] (`sort.rs`), [`Plas`] (`plas.rs`) and [`Decimate`] (`decimate.rs`). A family's provided methods
 //! (what drivers call) check the arguments once, at this seam, and then call the backend's
 //! required `run_<kernel>` method with checked arguments, so a bad call is the same
 //! [`crate::Error::Backend`] on every backend. [`Backend`] is every family together.
@@ -19,6 +19,9 @@
 //! | [`Plas::plas_blur`]       | [`cpu::plas::plas_blur`]    | `plas_blur`     | `plas_blur_rows`, `plas_blur_columns` |
 //! | [`Plas::plas_reorder`]    | [`cpu::plas::plas_reorder`] | `plas_reorder` ³ | `plas_reorder`, `plas_reorder_wide` |
 //! | [`Plas::plas_loss`]       | [`cpu::plas::plas_loss`]    | `plas_loss` ³   | `plas_loss`          |
+//! | [`Decimate::decimate_prepare`] | [`cpu::decimate::decimate_prepare`] | `decimate_prepare` | `decimate_prepare` |
+//! | [`Decimate::decimate_candidates`] | [`cpu::decimate::decimate_candidates`] | `decimate_candidates` | `decimate_candidates` |
+//! | [`Decimate::decimate_merge`] | [`cpu::decimate::decimate_merge`] | `decimate_merge` | `decimate_merge` |
 //!
 //! ¹ With helpers: `centroid_norms` and `to_f16` (WGSL), `pack_centroids` and
 //! `pack_centroids_f16` (CUDA). ² With the shared scan (`scan.wgsl`, `scan_subgroup.wgsl`;
@@ -41,6 +44,7 @@ pub mod buffers;
 pub mod cpu;
 #[cfg(feature = "cuda")]
 pub mod cuda;
+pub mod decimate;
 #[cfg(feature = "test-hooks")]
 pub mod faulty;
 pub mod kmeans;
@@ -52,6 +56,7 @@ pub mod sort;
 pub mod wgpu;
 
 pub use buffers::{Buffers, DeviceBuffer, Elem};
+pub use decimate::Decimate;
 pub use kmeans::{AssignShape, Kmeans, UpdateShape};
 pub use plas::Plas;
 pub use reports::{AdapterReport, CudaDeviceReport};
@@ -59,13 +64,13 @@ pub use sort::Sort;
 
 /// A compute device running every kernel family; drivers are generic over it. Implemented for
 /// every type that implements the families.
-pub trait Backend: Kmeans + Sort + Plas {}
+pub trait Backend: Kmeans + Sort + Plas + Decimate {}
 
-impl<B: Kmeans + Sort + Plas> Backend for B {}
+impl<B: Kmeans + Sort + Plas + Decimate> Backend for B {}
 
 /// The family traits, for code that calls kernels on a concrete backend type.
 pub mod prelude {
-    pub use super::{Backend, Buffers, Kmeans, Plas, Sort};
+    pub use super::{Backend, Buffers, Decimate, Kmeans, Plas, Sort};
 }
 
 /// Every CUDA device with its report, or why the driver could not be asked (also when this

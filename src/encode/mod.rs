@@ -3,6 +3,7 @@
 //! backend the kernels run on (the drivers are generic over [`crate::backend::Backend`]).
 
 pub mod codebook;
+pub mod decimate;
 pub mod encoded;
 pub mod kmeans;
 pub mod order;

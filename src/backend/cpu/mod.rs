@@ -4,6 +4,7 @@
 //! `sort.rs`, [`plas`].
 
 mod assign;
+pub mod decimate;
 mod kmeans;
 pub mod plas;
 mod sort;

@@ -8,8 +8,9 @@
 //! Every operation waits for the device before returning, so a failed launch or an illegal
 //! address comes back as [`crate::Error::Backend`] from the call that caused it.
 //!
-//! One file per kernel family: buffers here, `kmeans.rs`, `sort.rs`, `plas.rs`, each with its
-//! kernels' entry points (looked up by name from the family's PTX module) and its trait impl.
+//! One file per kernel family: buffers here, `kmeans.rs`, `sort.rs`, `plas.rs`, `decimate.rs`,
+//! each with its kernels' entry points (looked up by name from the family's PTX module) and its
+//! trait impl.
 
 /// Declares a family's kernel struct: one [`module::Function`] field per entry point of its
 /// `.cu` file, named as the entry point (so the name cannot drift), looked up by `load`.
@@ -31,6 +32,7 @@ macro_rules! entry_points {
     };
 }
 
+mod decimate;
 mod devices;
 mod driver;
 mod kmeans;
@@ -81,6 +83,7 @@ struct Kernels {
     kmeans: kmeans::KmeansKernels,
     sort: sort::SortKernels,
     plas: plas::PlasKernels,
+    decimate: decimate::DecimateKernels,
 }
 
 /// A CUDA device with splatpress's kernels loaded. Build once, run many kernels.
@@ -131,11 +134,12 @@ impl CudaBackend {
         for module in ptx::ALL {
             modules.push(Module::load_for(&module, device.compute_capability)?);
         }
-        let (km, so, pl) = (&modules[0], &modules[1], &modules[2]);
+        let (km, so, pl, de) = (&modules[0], &modules[1], &modules[2], &modules[3]);
         let kernels = Kernels {
             kmeans: kmeans::KmeansKernels::load(km)?,
             sort: sort::SortKernels::load(so)?,
             plas: plas::PlasKernels::load(pl)?,
+            decimate: decimate::DecimateKernels::load(de)?,
         };
         Ok(CudaBackend {
             kernels,

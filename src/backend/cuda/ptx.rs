@@ -113,8 +113,15 @@ pub const PLAS: PtxModule = PtxModule {
     cubins: cubins!("plas"),
 };
 
+/// Decimation: prepared rows, merge candidates in a window, moment-matched merges.
+pub const DECIMATE: PtxModule = PtxModule {
+    name: "decimate",
+    source: include_str!("../../../kernels/ptx/decimate.ptx"),
+    cubins: cubins!("decimate"),
+};
+
 /// Every module, in load order.
-pub const ALL: [PtxModule; 3] = [KMEANS, SORT, PLAS];
+pub const ALL: [PtxModule; 4] = [KMEANS, SORT, PLAS, DECIMATE];
 
 #[cfg(test)]
 mod tests {

@@ -12,6 +12,7 @@
 
 mod buffer;
 mod context;
+mod decimate;
 mod kmeans;
 mod plas;
 mod shaders;

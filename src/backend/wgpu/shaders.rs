@@ -1,6 +1,7 @@
 //! Registry of the embedded WGSL kernels (`wgsl/*.wgsl`, one entry point `main` per file) and
 //! the text each pipeline is compiled from: an optional `enable f16;`, a header of `const`s
-//! chosen by the host, `wgsl/common.wgsl`, then the kernel file.
+//! chosen by the host, `wgsl/common.wgsl` (then `plas_common.wgsl` or `decimate_common.wgsl`
+//! for those families), then the kernel file.
 
 /// Shared WGSL declarations (the [`Params`] struct, `group_index`).
 const COMMON: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/wgsl/common.wgsl"));
@@ -9,6 +10,12 @@ const COMMON: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/wgsl/com
 const PLAS_COMMON: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/wgsl/plas_common.wgsl"
+));
+/// Declarations and math shared by the decimation kernels (`DecimateParams`, the area,
+/// log-determinant and logit of `cpu::decimate`), appended after [`COMMON`] for them.
+const DECIMATE_COMMON: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/wgsl/decimate_common.wgsl"
 ));
 
 /// Invocations per workgroup of `segment_sum.wgsl` (its `WG`).
@@ -69,12 +76,18 @@ pub(crate) enum Kernel {
     PlasLoss,
     /// Deterministic reduction of PLAS partial losses.
     PlasReduce,
+    /// Per-splat mass, covariance and log-determinant.
+    DecimatePrepare,
+    /// Per-splat cheapest merge partners.
+    DecimateCandidates,
+    /// Moment-matched merge of groups (in phases).
+    DecimateMerge,
 }
 
 impl Kernel {
     /// Every kernel, for the validation tests.
     #[cfg(test)]
-    pub(crate) const ALL: [Kernel; 16] = [
+    pub(crate) const ALL: [Kernel; 19] = [
         Kernel::KmeansAssign,
         Kernel::CentroidNorms,
         Kernel::ToF16,
@@ -91,6 +104,9 @@ impl Kernel {
         Kernel::PlasReorder,
         Kernel::PlasLoss,
         Kernel::PlasReduce,
+        Kernel::DecimatePrepare,
+        Kernel::DecimateCandidates,
+        Kernel::DecimateMerge,
     ];
 
     /// File stem and pipeline label.
@@ -112,6 +128,9 @@ impl Kernel {
             Kernel::PlasReorder => "plas_reorder",
             Kernel::PlasLoss => "plas_loss",
             Kernel::PlasReduce => "plas_reduce",
+            Kernel::DecimatePrepare => "decimate_prepare",
+            Kernel::DecimateCandidates => "decimate_candidates",
+            Kernel::DecimateMerge => "decimate_merge",
         }
     }
 
@@ -139,6 +158,9 @@ impl Kernel {
             Kernel::PlasReorder => wgsl!("plas_reorder.wgsl"),
             Kernel::PlasLoss => wgsl!("plas_loss.wgsl"),
             Kernel::PlasReduce => wgsl!("plas_reduce.wgsl"),
+            Kernel::DecimatePrepare => wgsl!("decimate_prepare.wgsl"),
+            Kernel::DecimateCandidates => wgsl!("decimate_candidates.wgsl"),
+            Kernel::DecimateMerge => wgsl!("decimate_merge.wgsl"),
         }
     }
 
@@ -147,6 +169,14 @@ impl Kernel {
         matches!(
             self,
             Kernel::PlasBlur | Kernel::PlasReorder | Kernel::PlasLoss | Kernel::PlasReduce
+        )
+    }
+
+    /// Whether the kernel is one of the decimation kernels (they read `DecimateParams`).
+    pub(crate) fn is_decimate(self) -> bool {
+        matches!(
+            self,
+            Kernel::DecimatePrepare | Kernel::DecimateCandidates | Kernel::DecimateMerge
         )
     }
 
@@ -275,6 +305,9 @@ pub(crate) fn source(kernel: Kernel, variant: Option<AssignVariant>) -> String {
     if kernel.is_plas() {
         text.push_str(PLAS_COMMON);
     }
+    if kernel.is_decimate() {
+        text.push_str(DECIMATE_COMMON);
+    }
     text.push_str(kernel.body());
     text
 }
@@ -399,6 +432,23 @@ mod tests {
                         std::mem::size_of::<super::super::plas::PlasParams>()
                     ),
                     other => panic!("{}: PlasParams is not a struct: {other:?}", kernel.name()),
+                }
+            }
+            if kernel.is_decimate() {
+                let decimate = module
+                    .types
+                    .iter()
+                    .find(|(_, ty)| ty.name.as_deref() == Some("DecimateParams"))
+                    .map(|(_, ty)| ty.inner.clone());
+                match decimate {
+                    Some(naga::TypeInner::Struct { span, .. }) => assert_eq!(
+                        span as usize,
+                        std::mem::size_of::<super::super::decimate::DecimateParams>()
+                    ),
+                    other => panic!(
+                        "{}: DecimateParams is not a struct: {other:?}",
+                        kernel.name()
+                    ),
                 }
             }
         }

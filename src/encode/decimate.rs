@@ -1,0 +1,521 @@
+//! Decimation: fewer splats that cover the same surfaces, for coarser levels of detail. One
+//! generation sorts the splats in Morton order, finds each splat's cheapest merge partners
+//! among the next [`WINDOW`] (`decimate_candidates`), chooses disjoint pairs on the host
+//! ([`Strategy`]) and replaces each pair by its moment-matched Gaussian (`decimate_merge`).
+//! Generations repeat until the target is met; a level is half the one before.
+//!
+//! The kernels run over Morton-contiguous batches of at most [`BATCH`] splats (plus the
+//! window past the batch), so the device holds one batch however large the scene is.
+
+use rayon::prelude::*;
+
+use crate::backend::Backend;
+use crate::backend::decimate::{CANDIDATES, Merged, NO_PARTNER, PREPARED, Splats};
+use crate::encode::order;
+use crate::progress::{Event, Progress};
+use crate::scene::Scene;
+use crate::{Error, Result};
+
+/// Partners looked at per splat, forward in Morton order (each pair is seen once).
+pub const WINDOW: usize = 64;
+
+/// Splats per kernel batch: bounds device memory (about 1 GiB at SH3) whatever the scene.
+pub const BATCH: usize = 1 << 22;
+
+/// Splats per block of the uniform strategy: each block gives up its share of the merges.
+pub const UNIFORM_BLOCK: usize = 4096;
+
+/// A generation that removes less than this fraction of what it was asked to stops the
+/// decimation (nothing left that can merge).
+const MIN_PROGRESS: f64 = 0.05;
+
+/// How merges are spread over the scene.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// Every region loses the same fraction: blocks of [`UNIFORM_BLOCK`] Morton-consecutive
+    /// splats each make their share of the merges, cheapest first.
+    Uniform,
+    /// Merges go where they cost least over the whole scene (dense, small, faint or
+    /// similar-coloured splats first), so detail is kept where it shows.
+    #[default]
+    Adaptive,
+}
+
+impl std::str::FromStr for Strategy {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "uniform" => Ok(Strategy::Uniform),
+            "adaptive" => Ok(Strategy::Adaptive),
+            other => Err(format!(
+                "unknown decimation `{other}` (uniform or adaptive)"
+            )),
+        }
+    }
+}
+
+/// Levels 1 .. `levels` of detail below `scene` (level 0): each about half the splats of the
+/// one before, made from it. Returns `levels − 1` scenes, level 1 first.
+pub fn coarser_levels<B: Backend>(
+    backend: &B,
+    scene: &Scene,
+    levels: usize,
+    strategy: Strategy,
+    progress: &dyn Progress,
+) -> Result<Vec<Scene>> {
+    let mut out: Vec<Scene> = Vec::with_capacity(levels.saturating_sub(1));
+    for level in 1..levels {
+        let from = out.last().unwrap_or(scene);
+        let target = from.len().div_ceil(2).max(1);
+        let name = format!("decimate level {level}");
+        progress.event(Event::Start {
+            stage: &name,
+            total: None,
+        });
+        let start = std::time::Instant::now();
+        let next = decimate(backend, from, target, strategy)?;
+        progress.event(Event::Finish {
+            stage: &name,
+            secs: start.elapsed().as_secs_f64(),
+        });
+        out.push(next);
+    }
+    Ok(out)
+}
+
+/// `scene` merged down to `target` splats (fewer generations stop early when nothing more can
+/// merge: the result then has more than `target`). The scene must be sanitised.
+pub fn decimate<B: Backend>(
+    backend: &B,
+    scene: &Scene,
+    target: usize,
+    strategy: Strategy,
+) -> Result<Scene> {
+    scene.check_columns().map_err(Error::Scene)?;
+    let mut current: Option<Scene> = None;
+    loop {
+        let now = current.as_ref().unwrap_or(scene);
+        if now.len() <= target.max(1) {
+            break;
+        }
+        let needed = now.len() - target.max(1);
+        let (next, removed) = generation(backend, now, needed, strategy)?;
+        let stalled = (removed as f64) < MIN_PROGRESS * needed as f64;
+        current = Some(next);
+        if stalled {
+            break;
+        }
+    }
+    Ok(current.unwrap_or_else(|| scene.clone()))
+}
+
+/// Colour rows: the DC then the SH rest of each splat.
+fn colour_rows(scene: &Scene) -> (Vec<f32>, usize) {
+    let rest = scene.rest_len();
+    let dim = 3 + rest;
+    let mut rows = vec![0.0f32; scene.len() * dim];
+    rows.par_chunks_mut(dim)
+        .with_min_len(1 << 12)
+        .enumerate()
+        .for_each(|(i, row)| {
+            row[..3].copy_from_slice(&scene.sh_dc[i]);
+            row[3..].copy_from_slice(scene.rest(i));
+        });
+    (rows, dim)
+}
+
+/// Positions, prepared rows and colour rows of some splats on the device.
+type DeviceRows<B> = (
+    <B as crate::backend::Buffers>::Buffer<f32>,
+    <B as crate::backend::Buffers>::Buffer<f32>,
+    <B as crate::backend::Buffers>::Buffer<f32>,
+);
+
+/// Uploads rows `rows` of the columns and prepares them.
+fn upload_rows<B: Backend>(
+    backend: &B,
+    scene: &Scene,
+    colors: &[f32],
+    dim: usize,
+    rows: std::ops::Range<usize>,
+) -> Result<DeviceRows<B>> {
+    let (start, end) = (rows.start, rows.end);
+    let positions = backend.upload(bytemuck::cast_slice(&scene.positions[start..end]))?;
+    let rotations = backend.upload(bytemuck::cast_slice(&scene.rotations[start..end]))?;
+    let log_scales = backend.upload(bytemuck::cast_slice(&scene.log_scales[start..end]))?;
+    let opacities = backend.upload(&scene.opacities[start..end])?;
+    let mut prepared = backend.zeros::<f32>((end - start) * PREPARED)?;
+    backend.decimate_prepare(&rotations, &log_scales, &opacities, &mut prepared)?;
+    let colors = backend.upload(&colors[start * dim..end * dim])?;
+    Ok((positions, prepared, colors))
+}
+
+/// Candidates of every splat of `scene` (in its order), batch by batch: `n·CANDIDATES` costs
+/// and partners (indices into `scene`).
+fn candidates<B: Backend>(
+    backend: &B,
+    scene: &Scene,
+    colors: &[f32],
+    dim: usize,
+) -> Result<(Vec<f32>, Vec<u32>)> {
+    let n = scene.len();
+    let mut costs = vec![f32::INFINITY; n * CANDIDATES];
+    let mut partners = vec![NO_PARTNER; n * CANDIDATES];
+    for start in (0..n).step_by(BATCH) {
+        let end = (start + BATCH).min(n);
+        let load = (end + WINDOW).min(n);
+        let (positions, prepared, colour_rows) =
+            upload_rows(backend, scene, colors, dim, start..load)?;
+        let rows = load - start;
+        let mut batch_costs = backend.zeros::<f32>(rows * CANDIDATES)?;
+        let mut batch_partners = backend.zeros::<u32>(rows * CANDIDATES)?;
+        let splats = Splats {
+            positions: &positions,
+            prepared: &prepared,
+            colors: &colour_rows,
+            dim,
+        };
+        backend.decimate_candidates(&splats, WINDOW, &mut batch_costs, &mut batch_partners)?;
+        let owned = (end - start) * CANDIDATES;
+        let c = backend.download(&batch_costs)?;
+        let p = backend.download(&batch_partners)?;
+        costs[start * CANDIDATES..end * CANDIDATES].copy_from_slice(&c[..owned]);
+        for (out, &j) in partners[start * CANDIDATES..end * CANDIDATES]
+            .iter_mut()
+            .zip(&p[..owned])
+        {
+            *out = if j == NO_PARTNER {
+                NO_PARTNER
+            } else {
+                j + start as u32
+            };
+        }
+    }
+    Ok((costs, partners))
+}
+
+/// One generation: returns the merged scene (Morton order) and how many splats it removed.
+fn generation<B: Backend>(
+    backend: &B,
+    scene: &Scene,
+    needed: usize,
+    strategy: Strategy,
+) -> Result<(Scene, usize)> {
+    let order = order::morton_with(backend, &scene.positions)?;
+    let sorted = scene.select(&order);
+    let n = sorted.len();
+    let (colors, dim) = colour_rows(&sorted);
+    let (costs, partners) = candidates(backend, &sorted, &colors, dim)?;
+    let slots = CANDIDATES;
+    let pairs = match strategy {
+        Strategy::Adaptive => select_adaptive(&costs, &partners, slots, n, needed),
+        Strategy::Uniform => select_uniform(&costs, &partners, slots, n, needed),
+    };
+    let removed = pairs.len();
+    let merged = merge_pairs(backend, &sorted, &colors, dim, &pairs)?;
+    Ok((assemble(&sorted, &pairs, merged, dim), removed))
+}
+
+/// A cost as a key that sorts like the float (finite costs only reach here).
+fn cost_key(cost: f32) -> u32 {
+    let bits = cost.to_bits();
+    if bits >> 31 == 1 {
+        !bits
+    } else {
+        bits | 1 << 31
+    }
+}
+
+/// Greedy disjoint pairs, cheapest edge first over `edges` (indices into the candidate rows),
+/// until `quota` pairs; `taken` marks splats already paired.
+fn greedy(
+    costs: &[f32],
+    partners: &[u32],
+    slots: usize,
+    mut edges: Vec<u32>,
+    quota: usize,
+    taken: &mut [bool],
+    pairs: &mut Vec<(u32, u32)>,
+) -> usize {
+    edges.par_sort_unstable_by_key(|&e| (cost_key(costs[e as usize]), e));
+    let mut made = 0;
+    for e in edges {
+        if made == quota {
+            break;
+        }
+        let i = e as usize / slots;
+        let j = partners[e as usize] as usize;
+        if i == j || taken[i] || taken[j] {
+            continue;
+        }
+        taken[i] = true;
+        taken[j] = true;
+        pairs.push((i as u32, j as u32));
+        made += 1;
+    }
+    made
+}
+
+/// The finite candidate edges of rows `rows`.
+fn edges_of(
+    costs: &[f32],
+    partners: &[u32],
+    slots: usize,
+    rows: std::ops::Range<usize>,
+) -> Vec<u32> {
+    (rows.start * slots..rows.end * slots)
+        .filter(|&e| partners[e] != NO_PARTNER && costs[e].is_finite())
+        .map(|e| e as u32)
+        .collect()
+}
+
+/// [`Strategy::Adaptive`]: the cheapest `needed` disjoint pairs of the whole scene.
+fn select_adaptive(
+    costs: &[f32],
+    partners: &[u32],
+    slots: usize,
+    n: usize,
+    needed: usize,
+) -> Vec<(u32, u32)> {
+    let mut taken = vec![false; n];
+    let mut pairs = Vec::with_capacity(needed.min(n / 2));
+    let edges = edges_of(costs, partners, slots, 0..n);
+    greedy(
+        costs, partners, slots, edges, needed, &mut taken, &mut pairs,
+    );
+    pairs
+}
+
+/// [`Strategy::Uniform`]: block by block, each block's share of `needed` (what a block cannot
+/// make passes to the next).
+fn select_uniform(
+    costs: &[f32],
+    partners: &[u32],
+    slots: usize,
+    n: usize,
+    needed: usize,
+) -> Vec<(u32, u32)> {
+    let mut taken = vec![false; n];
+    let mut pairs = Vec::with_capacity(needed.min(n / 2));
+    let mut owed = 0usize;
+    for start in (0..n).step_by(UNIFORM_BLOCK) {
+        let end = (start + UNIFORM_BLOCK).min(n);
+        let share = needed * end / n - needed * start / n;
+        let quota = share + owed;
+        let edges = edges_of(costs, partners, slots, start..end);
+        let made = greedy(costs, partners, slots, edges, quota, &mut taken, &mut pairs);
+        owed = quota - made;
+    }
+    pairs
+}
+
+/// The moment-matched splat of every pair, as host columns (positions, rotations, log scales,
+/// opacities, colours).
+type Columns = (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>);
+
+/// Merges every pair: the pairs' members are gathered into a compact scene (member 2k and
+/// 2k + 1 are pair k), which goes to the device in batches of at most [`BATCH`] splats.
+fn merge_pairs<B: Backend>(
+    backend: &B,
+    sorted: &Scene,
+    colors: &[f32],
+    dim: usize,
+    pairs: &[(u32, u32)],
+) -> Result<Columns> {
+    let g = pairs.len();
+    let mut out: Columns = (
+        Vec::with_capacity(g * 3),
+        Vec::with_capacity(g * 4),
+        Vec::with_capacity(g * 3),
+        Vec::with_capacity(g),
+        Vec::with_capacity(g * dim),
+    );
+    for chunk in pairs.chunks(BATCH / 2) {
+        let members: Vec<u32> = chunk.iter().flat_map(|&(i, j)| [i, j]).collect();
+        let compact = sorted.select(&members);
+        let mut compact_colors = vec![0.0f32; members.len() * dim];
+        compact_colors
+            .par_chunks_mut(dim)
+            .with_min_len(1 << 12)
+            .zip(members.par_iter())
+            .for_each(|(row, &m)| {
+                row.copy_from_slice(&colors[m as usize * dim..(m as usize + 1) * dim])
+            });
+        let (positions, prepared, colour_rows) =
+            upload_rows(backend, &compact, &compact_colors, dim, 0..members.len())?;
+        let m = chunk.len();
+        let offsets: Vec<u32> = (0..=m as u32).map(|k| 2 * k).collect();
+        let local: Vec<u32> = (0..members.len() as u32).collect();
+        let offsets = backend.upload(&offsets)?;
+        let local = backend.upload(&local)?;
+        let mut p = backend.zeros::<f32>(m * 3)?;
+        let mut r = backend.zeros::<f32>(m * 4)?;
+        let mut l = backend.zeros::<f32>(m * 3)?;
+        let mut o = backend.zeros::<f32>(m)?;
+        let mut c = backend.zeros::<f32>(m * dim)?;
+        let splats = Splats {
+            positions: &positions,
+            prepared: &prepared,
+            colors: &colour_rows,
+            dim,
+        };
+        backend.decimate_merge(
+            &splats,
+            &offsets,
+            &local,
+            &mut Merged {
+                positions: &mut p,
+                rotations: &mut r,
+                log_scales: &mut l,
+                opacities: &mut o,
+                colors: &mut c,
+            },
+        )?;
+        out.0.extend(backend.download(&p)?);
+        out.1.extend(backend.download(&r)?);
+        out.2.extend(backend.download(&l)?);
+        out.3.extend(backend.download(&o)?);
+        out.4.extend(backend.download(&c)?);
+    }
+    Ok(out)
+}
+
+/// The next generation's scene, in the sorted order: each splat that was not merged, and each
+/// merged splat where its first member was.
+fn assemble(sorted: &Scene, pairs: &[(u32, u32)], merged: Columns, dim: usize) -> Scene {
+    let n = sorted.len();
+    // For each row: u32::MAX keeps it, MERGED_AWAY drops it, else the pair it stands for.
+    const KEEP: u32 = u32::MAX;
+    const DROP: u32 = u32::MAX - 1;
+    let mut fate = vec![KEEP; n];
+    for (k, &(i, j)) in pairs.iter().enumerate() {
+        fate[i as usize] = k as u32;
+        fate[j as usize] = DROP;
+    }
+    let size = n - pairs.len();
+    let mut out = Scene::with_capacity(size, sorted.sh_bands, sorted.model);
+    out.extras = sorted.extras.clone();
+    let (p, r, l, o, c) = merged;
+    for (i, &f) in fate.iter().enumerate() {
+        match f {
+            KEEP => {
+                out.positions.push(sorted.positions[i]);
+                out.rotations.push(sorted.rotations[i]);
+                out.log_scales.push(sorted.log_scales[i]);
+                out.opacities.push(sorted.opacities[i]);
+                out.sh_dc.push(sorted.sh_dc[i]);
+                out.sh_rest.extend_from_slice(sorted.rest(i));
+            }
+            DROP => {}
+            k => {
+                let k = k as usize;
+                out.positions.push([p[k * 3], p[k * 3 + 1], p[k * 3 + 2]]);
+                out.rotations
+                    .push([r[k * 4], r[k * 4 + 1], r[k * 4 + 2], r[k * 4 + 3]]);
+                out.log_scales.push([l[k * 3], l[k * 3 + 1], l[k * 3 + 2]]);
+                out.opacities.push(o[k]);
+                let row = &c[k * dim..(k + 1) * dim];
+                out.sh_dc.push([row[0], row[1], row[2]]);
+                out.sh_rest.extend_from_slice(&row[3..]);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::cpu::Cpu;
+
+    /// A noisy plane of `n` splats with SH1.
+    fn plane(n: usize) -> Scene {
+        let mut s = Scene::with_capacity(n, 1, Default::default());
+        let mut state = 12345u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) as f32) / (1u64 << 31) as f32
+        };
+        for _ in 0..n {
+            s.positions
+                .push([next() * 4.0, next() * 4.0, next() * 0.01]);
+            s.rotations.push([1.0, next() * 0.1, 0.0, 0.0]);
+            s.log_scales.push([-3.0 - next(), -3.0 - next(), -6.0]);
+            s.opacities.push(next() * 4.0 - 1.0);
+            s.sh_dc.push([next(), next(), next()]);
+            for _ in 0..9 {
+                s.sh_rest.push(next() * 0.1);
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn halves_each_level() {
+        let scene = plane(5000);
+        for strategy in [Strategy::Adaptive, Strategy::Uniform] {
+            let levels = coarser_levels(&Cpu, &scene, 3, strategy, &()).unwrap();
+            assert_eq!(levels.len(), 2);
+            assert_eq!(levels[0].len(), 2500, "{strategy:?}");
+            assert_eq!(levels[1].len(), 1250, "{strategy:?}");
+            for level in &levels {
+                level.check_columns().unwrap();
+                assert!(level.positions.iter().flatten().all(|v| v.is_finite()));
+                assert!(level.opacities.iter().all(|v| v.is_finite()));
+            }
+        }
+    }
+
+    #[test]
+    fn mass_and_centre_are_kept() {
+        use crate::backend::cpu::decimate::prepare;
+        let scene = plane(4000);
+        let mass = |s: &Scene| -> (f64, [f64; 3]) {
+            let mut total = 0.0f64;
+            let mut centre = [0.0f64; 3];
+            for i in 0..s.len() {
+                let m = prepare(s.rotations[i], s.log_scales[i], s.opacities[i])[0] as f64;
+                total += m;
+                for k in 0..3 {
+                    centre[k] += m * s.positions[i][k] as f64;
+                }
+            }
+            (total, centre.map(|c| c / total))
+        };
+        let (m0, c0) = mass(&scene);
+        let half = decimate(&Cpu, &scene, 2000, Strategy::Adaptive).unwrap();
+        let (m1, c1) = mass(&half);
+        // Mass is conserved except where a merged opacity hits its cap of 1.
+        assert!(m1 <= m0 * 1.001 && m1 > 0.8 * m0, "{m0} {m1}");
+        for k in 0..3 {
+            assert!((c0[k] - c1[k]).abs() < 0.05, "{c0:?} {c1:?}");
+        }
+    }
+
+    #[test]
+    fn deterministic_and_stops_when_nothing_merges() {
+        let scene = plane(3000);
+        let a = decimate(&Cpu, &scene, 1500, Strategy::Adaptive).unwrap();
+        let b = decimate(&Cpu, &scene, 1500, Strategy::Adaptive).unwrap();
+        assert_eq!(a, b);
+        // One splat cannot merge: the target is met at once.
+        let one = scene.select(&[0]);
+        assert_eq!(decimate(&Cpu, &one, 1, Strategy::Uniform).unwrap(), one);
+    }
+
+    #[test]
+    fn strategy_names() {
+        assert_eq!("uniform".parse::<Strategy>(), Ok(Strategy::Uniform));
+        assert_eq!("adaptive".parse::<Strategy>(), Ok(Strategy::Adaptive));
+        assert!(
+            "fast"
+                .parse::<Strategy>()
+                .unwrap_err()
+                .contains("uniform or adaptive")
+        );
+    }
+}
