@@ -57,13 +57,14 @@ pub mod stats;
 pub use api::encode_on as encode_scene;
 pub use api::{
     BackendReport, BackendStatus, BatchOptions, BatchSummary, BatchTotals, CudaDevices,
-    CudaRequirement, DecodeReport, Devices, Hooks, Info, Input, LodInfo, Options, Report,
-    SceneStatus, SceneSummary, WorkerCounts, batch, compress_file, decode_file, decode_file_lod,
-    devices, evaluate, inspect, inspect_lod,
+    CudaRequirement, DecodeReport, Devices, Hooks, Info, Input, LodInfo, LodOptions, LodReport,
+    Options, Report, SceneStatus, SceneSummary, UnitReport, WorkerCounts, batch, compress_file,
+    decode_file, decode_file_lod, devices, evaluate, evaluate_lod, inspect, inspect_lod,
 };
 pub use backend::select::{Choice as BackendChoice, PassedOver};
 pub use backend::{AdapterReport, CudaDeviceReport};
 pub use encode::Order;
+pub use encode::decimate::Strategy as DecimateStrategy;
 pub use encode::plas::{PlasOptions, Quality as PlasQuality};
 pub use error::{Error, Result};
 pub use eval::{Evaluation, Sizes};

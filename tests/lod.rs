@@ -393,3 +393,7 @@ fn broken_manifests_name_the_field() {
     write_manifest(cwd, &good);
     util::splatpress(cwd, ["info", "lod-meta.json"]).success();
 }
+
+/// Writing: `compress … lod-meta.json`.
+#[path = "lod_write.rs"]
+mod write;

@@ -27,6 +27,7 @@ mod interop;
 mod layout;
 /// Streamed SOG (`lod-meta.json`) input.
 mod lod;
+mod lod_interop;
 /// The splat model and extras across every pair of formats.
 mod metadata;
 mod plas_conformance;

@@ -49,6 +49,17 @@ impl Backends {
         options: &encode::Options,
         progress: &dyn Progress,
     ) -> Result<(Encoded, encode::Report, BackendReport)> {
+        let ((encoded, report), chosen) = self.run(&mut EncodeJob { scene, options }, progress)?;
+        Ok((encoded, report, chosen))
+    }
+
+    /// Runs `job` on the first candidate that opens and runs it, with [`Backends::encode`]'s
+    /// fallback rules (a job that fails on one backend starts again on the next).
+    pub(crate) fn run<J: Job>(
+        &mut self,
+        job: &mut J,
+        progress: &dyn Progress,
+    ) -> Result<(J::Output, BackendReport)> {
         let under_auto = self.choice == Choice::Auto;
         let hooks = self.hooks;
         let mut passed_over = Vec::new();
@@ -74,20 +85,20 @@ impl Backends {
             let device = backend.describe();
             progress.event(Event::Note(&format!("backend: {device}")));
             let result = match backend {
-                AnyBackend::Cpu(b) => encode_hooked(b, scene, options, progress, &hooks),
+                AnyBackend::Cpu(b) => run_hooked(b, job, progress, &hooks),
                 #[cfg(feature = "wgpu")]
-                AnyBackend::Wgpu(b) => encode_hooked(b.as_ref(), scene, options, progress, &hooks),
+                AnyBackend::Wgpu(b) => run_hooked(b.as_ref(), job, progress, &hooks),
                 #[cfg(feature = "cuda")]
-                AnyBackend::Cuda(b) => encode_hooked(b.as_ref(), scene, options, progress, &hooks),
+                AnyBackend::Cuda(b) => run_hooked(b.as_ref(), job, progress, &hooks),
             };
             match result {
-                Ok((encoded, report)) => {
+                Ok(output) => {
                     let chosen = BackendReport {
                         chosen: which.name(),
                         device,
                         passed_over,
                     };
-                    return Ok((encoded, report, chosen));
+                    return Ok((output, chosen));
                 }
                 Err(e @ Error::Backend { .. }) if under_auto => {
                     let reason = format!("failed while running: {}", select::reason(&e));
@@ -136,19 +147,39 @@ impl Backends {
     }
 }
 
-/// Encodes on `backend`, through the failure-injecting wrapper when a hook names it.
-fn encode_hooked<B: Backend>(
+/// Work that runs on one backend, whichever it is: encoding a scene, decimating one.
+pub(crate) trait Job {
+    type Output;
+    /// Runs the whole job on `backend`; may be called again on another after a failure.
+    fn run<B: Backend>(&mut self, backend: &B, progress: &dyn Progress) -> Result<Self::Output>;
+}
+
+/// Encoding one scene.
+struct EncodeJob<'a> {
+    scene: &'a Scene,
+    options: &'a encode::Options,
+}
+
+impl Job for EncodeJob<'_> {
+    type Output = (Encoded, encode::Report);
+
+    fn run<B: Backend>(&mut self, backend: &B, progress: &dyn Progress) -> Result<Self::Output> {
+        encode::encode_with(backend, self.scene, self.options, progress)
+    }
+}
+
+/// Runs `job` on `backend`, through the failure-injecting wrapper when a hook names it.
+fn run_hooked<B: Backend, J: Job>(
     backend: &B,
-    scene: &Scene,
-    options: &encode::Options,
+    job: &mut J,
     progress: &dyn Progress,
     hooks: &Hooks,
-) -> Result<(Encoded, encode::Report)> {
+) -> Result<J::Output> {
     #[cfg(feature = "test-hooks")]
     if let Some(fail) = hooks.inject_failure.filter(|f| f.backend == backend.name()) {
         let faulty = crate::backend::faulty::Faulty::new(backend, fail.after_calls);
-        return encode::encode_with(&faulty, scene, options, progress);
+        return job.run(&faulty, progress);
     }
     let _ = hooks;
-    encode::encode_with(backend, scene, options, progress)
+    job.run(backend, progress)
 }

@@ -6,9 +6,10 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::backends::Backends;
+use super::lod::{LodOptions, LodReport};
 use crate::backend::select::{Choice, PassedOver};
 use crate::encode::{self, Encoded, Order};
-use crate::formats::{self, WriteOptions, WriteReport};
+use crate::formats::{self, Format, WriteOptions, WriteReport};
 use crate::progress::{Event, Progress};
 use crate::scene::Sanitized;
 use crate::{Error, Result, Scene};
@@ -39,6 +40,11 @@ pub struct Options {
     pub cuda_device: usize,
     /// How the output file is encoded.
     pub write: WriteOptions,
+    /// The level of detail read from a streamed SOG input (`lod-meta.json`): `None` level 0,
+    /// the full detail; refused for other inputs.
+    pub input_lod: Option<u32>,
+    /// Levels and chunks of a streamed SOG output (an output named `lod-meta.json`).
+    pub lod: LodOptions,
     /// Test hooks (feature `test-hooks`); empty otherwise.
     #[doc(hidden)]
     pub hooks: Hooks,
@@ -75,13 +81,15 @@ impl Default for Options {
             backend: Choice::Auto,
             cuda_device: 0,
             write: WriteOptions::default(),
+            input_lod: None,
+            lod: LodOptions::default(),
             hooks: Hooks::default(),
         }
     }
 }
 
 impl Options {
-    fn encode(&self) -> encode::Options {
+    pub(crate) fn encode(&self) -> encode::Options {
         encode::Options {
             sh_iterations: self.sh_iterations,
             sh_bands: self.sh_bands,
@@ -117,14 +125,20 @@ pub struct Report {
     pub backend: BackendReport,
     /// The encoder: splats, grid, bands, palette, seconds per stage.
     pub encoder: encode::Report,
-    /// Files written and their sizes.
+    /// Files written and their sizes (for a streamed SOG: each chunk folder's total, then
+    /// the manifest).
     pub written: WriteReport,
+    /// For a streamed SOG output: its levels and chunks. The encoder entry then sums every
+    /// chunk (splats of all levels, seconds of each stage; no single grid).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lod: Option<LodReport>,
     /// Seconds from start to the output being in place.
     pub seconds: f64,
 }
 
-/// Compresses `input` into `output` (`*.sog` bundle, `*.json` meta file, or a folder). The
-/// output is complete or absent: it is written to temporary files and renamed into place.
+/// Compresses `input` into `output` (`*.sog` bundle, `*.json` meta file, or a folder; a
+/// `lod-meta.json` is a streamed SOG with levels of detail, see [`LodOptions`]). The output is
+/// complete or absent: it is written to temporary files and renamed into place.
 pub fn compress_file(
     input: &Input,
     output: &Path,
@@ -146,8 +160,11 @@ pub(crate) fn compress_on(
 ) -> Result<Report> {
     let start = Instant::now();
     check_output(input, output)?;
+    if formats::output_format(output) == Format::LodMeta {
+        options.lod.check()?;
+    }
     let (scene, sanitized) = match input {
-        Input::File(path) => super::read_clean(path, progress)?,
+        Input::File(path) => super::read_clean(path, options.input_lod, progress)?,
         Input::Sample { count, bands } => {
             let scene = crate::sample::scene(*count, *bands, options.seed);
             progress.event(Event::Note(&format!(
@@ -163,6 +180,18 @@ pub(crate) fn compress_on(
             scene.sanitize()
         }
     };
+    let input_path = match input {
+        Input::File(path) => Some(path),
+        Input::Sample { .. } => None,
+    };
+    if formats::output_format(output) == Format::LodMeta {
+        let mut report =
+            super::lod::compress(backends, scene, sanitized, output, options, progress)?;
+        report.input = input_path.map(|p| p.display().to_string());
+        report.input_bytes = input_path.map(|p| formats::size_on_disk(p));
+        report.seconds = start.elapsed().as_secs_f64();
+        return Ok(report);
+    }
     let (encoded, mut encoder, backend) = backends.encode(&scene, &options.encode(), progress)?;
     let write_start = Instant::now();
     progress.event(Event::Start {
@@ -176,10 +205,6 @@ pub(crate) fn compress_on(
         secs: write_secs,
     });
     encoder.stages.push(("write".into(), write_secs));
-    let input_path = match input {
-        Input::File(path) => Some(path),
-        Input::Sample { .. } => None,
-    };
     Ok(Report {
         input: input_path.map(|p| p.display().to_string()),
         input_bytes: input_path.map(|p| formats::size_on_disk(p)),
@@ -188,13 +213,20 @@ pub(crate) fn compress_on(
         backend,
         encoder,
         written,
+        lod: None,
         seconds: start.elapsed().as_secs_f64(),
     })
 }
 
 /// Refuses outputs that cannot be written before any work is done.
 fn check_output(input: &Input, output: &Path) -> Result<()> {
-    if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty())
+    let format = formats::output_format(output);
+    // A streamed SOG's folder is created (it holds many chunk folders); its parent must exist.
+    let must_exist = match format {
+        Format::LodMeta => output.parent().and_then(Path::parent),
+        _ => output.parent(),
+    };
+    if let Some(parent) = must_exist.filter(|p| !p.as_os_str().is_empty())
         && !parent.is_dir()
     {
         return Err(Error::output(
@@ -202,12 +234,11 @@ fn check_output(input: &Input, output: &Path) -> Result<()> {
             format!("folder {} does not exist", parent.display()),
         ));
     }
-    let format = formats::output_format(output);
     if !format.info().writes_encoded {
         return Err(Error::output(
             output,
             format!(
-                "compress writes SOG (.sog, meta.json or a folder); for {} use `splatpress convert`",
+                "compress writes SOG (.sog, meta.json, a folder, or lod-meta.json for a streamed SOG); for {} use `splatpress convert`",
                 format.info().name
             ),
         ));

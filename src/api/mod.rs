@@ -9,6 +9,7 @@ mod decode;
 mod devices;
 mod evaluate;
 mod inspect;
+mod lod;
 
 pub use batch::{
     BatchOptions, SceneSummary, Status as SceneStatus, Summary as BatchSummary,
@@ -17,8 +18,9 @@ pub use batch::{
 pub use compress::{BackendReport, Hooks, Input, Options, Report, compress_file, encode_on};
 pub use decode::{DecodeReport, decode_file, decode_file_lod};
 pub use devices::{BackendStatus, CudaDevices, CudaRequirement, Devices, devices};
-pub use evaluate::evaluate;
+pub use evaluate::{evaluate, evaluate_lod};
 pub use inspect::{Info, LodInfo, inspect, inspect_lod};
+pub use lod::{LodOptions, LodReport, UnitReport};
 
 use std::path::Path;
 
@@ -26,11 +28,15 @@ use crate::progress::{Event, Progress};
 use crate::scene::Sanitized;
 use crate::{Error, Result, Scene, formats};
 
-/// Reads and sanitises an input, telling `progress` what was dropped or repaired. Fails when
-/// nothing is left to compress.
-fn read_clean(path: &Path, progress: &dyn Progress) -> Result<(Scene, Sanitized)> {
+/// Reads and sanitises an input (level `lod` of a streamed SOG; see [`formats::read_lod`]),
+/// telling `progress` what was dropped or repaired. Fails when nothing is left to compress.
+fn read_clean(
+    path: &Path,
+    lod: Option<u32>,
+    progress: &dyn Progress,
+) -> Result<(Scene, Sanitized)> {
     let start = std::time::Instant::now();
-    let (raw, notes) = formats::read_with_notes(path)?;
+    let (raw, notes) = formats::read_lod(path, lod)?;
     for note in &notes {
         progress.event(Event::Note(&format!("{}: {note}", path.display())));
     }

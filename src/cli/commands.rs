@@ -4,14 +4,17 @@
 use std::path::Path;
 
 use crate::{
-    Devices, Error, Info, Input, Options, Order, PlasOptions, PlasQuality, Report, Result,
-    WriteOptions,
+    DecimateStrategy, Devices, Error, Info, Input, LodOptions, Options, Order, PlasOptions,
+    PlasQuality, Report, Result, WriteOptions,
 };
 use clap::CommandFactory;
 use serde::Serialize;
 
 use super::progress::Reporter;
-use super::{Cli, CompressArgs, EncodeArgs, Failure, OrderArg, PlasQualityArg, SampleArgs};
+use super::{
+    Cli, CompressArgs, DecimateArg, EncodeArgs, Failure, LodArgs, OrderArg, PlasQualityArg,
+    SampleArgs,
+};
 
 /// Default lossless WebP effort (see BENCHMARKS.md for the size/time trade-off).
 pub const DEFAULT_WEBP_EFFORT: u8 = 4;
@@ -49,7 +52,14 @@ pub fn compress(args: CompressArgs) -> Result<(), Failure> {
         (true, _) => return Err(usage_error("with --sample, give only OUTPUT")),
         (false, _) => return Err(usage_error("give INPUT and OUTPUT, or --sample OUTPUT")),
     };
-    let options = options(&args.encode)?;
+    if args.sample && args.lod.is_some() {
+        return Err(usage_error(
+            "--lod reads one level of a streamed SOG INPUT (lod-meta.json), not of --sample",
+        ));
+    }
+    let mut options = options(&args.encode)?;
+    options.input_lod = args.lod;
+    options.lod = lod_options(&args.lod_output, output, args.encode.order)?;
     let report = crate::compress_file(&input, output, &options, &reporter)?;
     if args.json {
         return Ok(print_json(&report)?);
@@ -58,6 +68,42 @@ pub fn compress(args: CompressArgs) -> Result<(), Failure> {
         return Ok(());
     }
     Ok(print_text(&compress_text(&report))?)
+}
+
+/// The streamed SOG settings; refused unless the output is a `lod-meta.json`.
+fn lod_options(args: &LodArgs, output: &Path, order: OrderArg) -> Result<LodOptions, Failure> {
+    let streamed = crate::formats::output_format(output) == crate::Format::LodMeta;
+    let given: Vec<&str> = [
+        (args.lod_levels.is_some(), "--lod-levels"),
+        (args.lod_chunk_count.is_some(), "--lod-chunk-count"),
+        (args.lod_chunk_extent.is_some(), "--lod-chunk-extent"),
+        (args.decimate.is_some(), "--decimate"),
+    ]
+    .into_iter()
+    .filter_map(|(set, name)| set.then_some(name))
+    .collect();
+    if !streamed && !given.is_empty() {
+        return Err(usage_error(&format!(
+            "{} shape a streamed SOG: name OUTPUT lod-meta.json (e.g. out/lod-meta.json) to write one",
+            given.join(", ")
+        )));
+    }
+    if streamed && order == OrderArg::Plas {
+        return Err(usage_error(
+            "--order plas does not apply to a streamed SOG: each chunk keeps Morton order within its tree leaves, which the manifest's ranges address",
+        ));
+    }
+    let defaults = LodOptions::default();
+    Ok(LodOptions {
+        levels: args.lod_levels.map_or(defaults.levels, |l| l as usize),
+        chunk_count: args.lod_chunk_count.unwrap_or(defaults.chunk_count),
+        chunk_extent: args.lod_chunk_extent.unwrap_or(defaults.chunk_extent),
+        decimate: match args.decimate {
+            None => defaults.decimate,
+            Some(DecimateArg::Uniform) => DecimateStrategy::Uniform,
+            Some(DecimateArg::Adaptive) => DecimateStrategy::Adaptive,
+        },
+    })
 }
 
 /// The library's options for the shared compress settings.
@@ -79,6 +125,25 @@ pub fn options(args: &EncodeArgs) -> Result<Options, Failure> {
 
 /// The human summary of a compression.
 fn compress_text(report: &Report) -> String {
+    if let Some(lod) = &report.lod {
+        let counts: Vec<String> = lod.counts.iter().map(u64::to_string).collect();
+        let mut text = format!(
+            "wrote {}: {} levels of detail ({} splats), {} chunks, {} bytes in {:.1} s\n",
+            report.output,
+            lod.levels,
+            counts.join(" / "),
+            lod.units.len(),
+            lod.bytes,
+            report.seconds
+        );
+        for unit in &lod.units {
+            text += &format!(
+                "  {:20} level {} {:>9} splats {:>10} bytes\n",
+                unit.file, unit.level, unit.splats, unit.bytes
+            );
+        }
+        return text;
+    }
     let encoder = &report.encoder;
     let written = &report.written;
     let mut text = format!(
@@ -123,9 +188,9 @@ pub fn convert(input: &Path, output: &Path, lod: Option<u32>, spz_version: u8) -
     Ok(())
 }
 
-pub fn eval(original: &Path, compressed: &Path, json: bool) -> Result<()> {
+pub fn eval(original: &Path, compressed: &Path, lod: Option<u32>, json: bool) -> Result<()> {
     let reporter = Reporter::new(json);
-    let evaluation = crate::evaluate(original, compressed, &reporter)?;
+    let evaluation = crate::evaluate_lod(original, compressed, lod, &reporter)?;
     if json {
         print_json(&evaluation)
     } else {

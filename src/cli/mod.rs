@@ -35,9 +35,11 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Compress a scene to SOG: `.sog` → one bundle; `meta.json` or a folder → meta.json + WebPs.
+    /// Compress a scene to SOG: `.sog` → one bundle; `meta.json` or a folder → meta.json + WebPs;
+    /// `lod-meta.json` → a streamed SOG with levels of detail.
     #[command(
-        override_usage = "splatpress compress [OPTIONS] <INPUT> <OUTPUT>\n       splatpress compress [OPTIONS] --sample <OUTPUT>"
+        override_usage = "splatpress compress [OPTIONS] <INPUT> <OUTPUT>\n       splatpress compress [OPTIONS] --sample <OUTPUT>",
+        long_about = COMPRESS_ABOUT
     )]
     Compress(CompressArgs),
     /// Compress many scenes: every scene under a folder, or those a manifest lists, on every
@@ -68,6 +70,11 @@ enum Command {
         original: PathBuf,
         /// The compressed scene (any readable format, usually .sog or meta.json).
         compressed: PathBuf,
+        /// Level of detail of COMPRESSED when it is a streamed SOG (lod-meta.json): 0 is full
+        /// detail (the default). Coarser levels hold merged splats, so their errors measure the
+        /// merging as well as the compression.
+        #[arg(long, value_name = "N")]
+        lod: Option<u32>,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -99,6 +106,22 @@ enum Command {
         sample: SampleArgs,
     },
 }
+
+const COMPRESS_ABOUT: &str = "\
+Compress a scene to PlayCanvas SOG v2, in the form the output's name selects: `x.sog` one
+bundle; `x.json` (e.g. meta.json) that meta file with its WebP textures beside it; any other
+name a folder receiving meta.json and the textures.
+
+An output named `lod-meta.json` (e.g. `out/lod-meta.json`; the folder is created) is a
+streamed SOG, which the PlayCanvas engine (2.22+) and SuperSplat load chunk by chunk under a
+splat budget: `lod-meta.json` plus one SOG folder per chunk and level,
+`out/<level>_<chunk>/meta.json`, as splat-transform writes it. Level 0 is every splat of the
+scene; each further level keeps about half the splats of the one before (4 levels: 100%, 50%,
+25%, 12.5%), made by decimation: neighbouring splats merged into one that keeps their mass,
+mean and covariance. The splats of all levels are cut into chunks by a kd-tree: a chunk holds
+at most --lod-chunk-count thousand splats, and one wider than --lod-chunk-extent is split
+further while it holds more than 8 thousand. Each chunk is encoded on its own (Morton order
+within each tree leaf, its own codebooks and SH palette). --order does not apply to it.";
 
 const CONVERT_ABOUT: &str = "\
 Convert any supported input to a scene file, chosen by the output's name: .ply (binary 3DGS
@@ -158,6 +181,10 @@ struct CompressArgs {
     sample: bool,
     #[command(flatten)]
     sample_args: SampleArgs,
+    /// Level of detail to read from a streamed SOG input (lod-meta.json): 0 is full detail
+    /// (the default).
+    #[arg(long, value_name = "N")]
+    lod: Option<u32>,
     #[command(flatten)]
     encode: EncodeArgs,
     /// Print a JSON report on stdout instead of text.
@@ -166,6 +193,47 @@ struct CompressArgs {
     /// Print nothing but errors.
     #[arg(short, long)]
     quiet: bool,
+    #[command(flatten)]
+    lod_output: LodArgs,
+}
+
+/// The settings of a streamed SOG output (OUTPUT named lod-meta.json).
+#[derive(Args)]
+#[command(next_help_heading = "Streamed SOG output (OUTPUT named lod-meta.json)")]
+struct LodArgs {
+    /// Levels of detail, 1-16 [default: 4]. Level 0 is every splat; each further level keeps
+    /// about half the splats of the one before (4 levels: 100%, 50%, 25%, 12.5%).
+    #[arg(long, value_name = "L", value_parser = clap::value_parser!(u32).range(1..=16))]
+    lod_levels: Option<u32>,
+    /// Thousands of splats (×1024) per chunk [default: 512]: a leaf of the manifest's tree holds
+    /// at most this many, and a chunk file (one SOG) takes leaves until it holds more. Smaller
+    /// chunks stream in finer steps.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+    lod_chunk_count: Option<u32>,
+    /// Widest extent of a chunk in world units (metres for most captures) [default: 16]; a
+    /// wider one is split while it holds more than 8 thousand splats.
+    #[arg(long, value_name = "M", value_parser = parse_extent, allow_negative_numbers = true)]
+    lod_chunk_extent: Option<f64>,
+    /// How levels 1 and on are decimated [default: adaptive]: adaptive merges where it costs
+    /// least over the whole scene (dense, small, faint, similar splats first), keeping detail
+    /// where it shows; uniform thins every region by the same fraction.
+    #[arg(long, value_enum, value_name = "HOW")]
+    decimate: Option<DecimateArg>,
+}
+
+/// `--decimate` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum DecimateArg {
+    Uniform,
+    Adaptive,
+}
+
+fn parse_extent(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        Ok(v) => Err(format!("{v} is not a positive number of world units")),
+        Err(e) => Err(format!("`{s}`: {e}")),
+    }
 }
 
 #[derive(Args)]
@@ -328,8 +396,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Eval {
             original,
             compressed,
+            lod,
             json,
-        } => commands::eval(&original, &compressed, json),
+        } => commands::eval(&original, &compressed, lod, json),
         Command::Info { input, lod, json } => commands::info(&input, lod, json),
         Command::Devices { json } => commands::devices(json),
         Command::Sample { output, sample } => commands::sample(&output, &sample),

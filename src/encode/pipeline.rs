@@ -31,6 +31,9 @@ pub enum Order {
     Morton,
     /// PLAS self-organising sort (`algorithms.md` §1): smaller textures, slower.
     Plas(PlasOptions),
+    /// The scene's own order (the identity): for callers that laid the splats out already,
+    /// as the streamed SOG writer does with each chunk's Morton-sorted runs.
+    Given,
 }
 
 impl Default for Options {
@@ -114,7 +117,7 @@ pub fn encode_with<B: Backend>(
         colour: &colors_codebook,
     };
     let order_steps = match &options.order {
-        Order::Morton => None,
+        Order::Morton | Order::Given => None,
         Order::Plas(p) => Some(
             plas::Schedule::new(p.quality, width as usize, height as usize, p.start_radius).radii(),
         ),
@@ -122,6 +125,7 @@ pub fn encode_with<B: Backend>(
     let (sorted, secs) = stage(progress, "order", order_steps, || -> Result<_> {
         let order = match &options.order {
             Order::Morton => order::morton_with(backend, &scene.positions)?,
+            Order::Given => (0..n as u32).collect(),
             Order::Plas(plas_options) => plas::order(
                 backend,
                 progress,

@@ -1,6 +1,7 @@
 //! File formats, one folder or file each, and the one table that maps names and contents to
 //! them. Readers produce a [`Scene`]; writers take a [`Scene`] (PLY, for `decode`) or an
-//! [`Encoded`] scene (SOG). Nothing here knows about backends or how encoding is done.
+//! [`Encoded`] scene (SOG; a streamed SOG takes one per chunk, through [`lod::write`]).
+//! Nothing here knows about backends or how encoding is done.
 //!
 //! To add a format: a module beside these with `read` and/or `write`, one row in [`FORMATS`],
 //! and a branch in [`read`] / [`write_encoded`].
@@ -36,7 +37,7 @@ pub enum Format {
     /// Binary glTF with the `KHR_gaussian_splatting` extension.
     Glb,
     /// PlayCanvas streamed SOG: a `lod-meta.json` manifest and one SOG folder per chunk and
-    /// level (read only).
+    /// level.
     LodMeta,
 }
 
@@ -51,7 +52,9 @@ pub struct FormatInfo {
     pub suffixes: &'static [&'static str],
     /// Whether splatpress reads it.
     pub reads: bool,
-    /// Whether `compress` writes it (from an encoded scene).
+    /// Whether `compress` writes it: from one encoded scene ([`write_encoded`]), or for a
+    /// streamed SOG from one encoded scene per chunk ([`lod::write::Writer`], which the
+    /// compress job drives level by level and chunk by chunk).
     pub writes_encoded: bool,
     /// Whether `decode` writes it (from a scene).
     pub writes_scene: bool,
@@ -88,7 +91,7 @@ pub const FORMATS: &[FormatInfo] = &[
         name: "PlayCanvas streamed SOG (lod-meta.json)",
         suffixes: &["lod-meta.json"],
         reads: true,
-        writes_encoded: false,
+        writes_encoded: true,
         writes_scene: false,
     },
     FormatInfo {
@@ -241,9 +244,10 @@ impl Default for WriteOptions {
 /// What a writer wrote: each file's name and size in bytes, and the total.
 pub use sog::WriteReport;
 
-/// The format a name asks `compress` for: `*.sog` a bundle, `*.json` a meta file with its
-/// textures beside it, `.ply`/`.spz`/`.glb` those scene formats (which `convert` writes, so
-/// [`write_encoded`] refuses them), anything else a SOG folder.
+/// The format a name asks `compress` for: `*.sog` a bundle, `lod-meta.json` a streamed SOG,
+/// any other `*.json` a meta file with its textures beside it, `.ply`/`.spz`/`.glb` those
+/// scene formats (which `convert` writes, so [`write_encoded`] refuses them), anything else a
+/// SOG folder.
 pub fn output_format(path: &Path) -> Format {
     by_name(path).unwrap_or(Format::Sog)
 }
@@ -259,7 +263,9 @@ pub fn write_encoded(
         Format::Sog => sog::write(path, &sog::textures::sog(encoded), options.webp_effort),
         Format::LodMeta => Err(Error::output(
             path,
-            "streamed SOG (lod-meta.json) is read, not written: name the output .sog, meta.json or a folder",
+            "a streamed SOG (lod-meta.json) holds levels of detail in many chunk SOGs, each \
+             encoded on its own: `compress` writes it from a scene (write_encoded takes one \
+             encoded scene; name the output .sog, meta.json or a folder for that)",
         )),
         other => Err(Error::output(
             path,

@@ -51,3 +51,23 @@ export function countForeground(image) {
     }
     return n / (image.data.length / 4);
 }
+
+/**
+ * Holes of `candidate` against `reference` (same size): the fraction of the reference's foreground
+ * pixels (as countForeground counts them) that are background in the candidate. 0 when the
+ * reference has no foreground.
+ */
+export function holeShare(reference, candidate) {
+    if (reference.width !== candidate.width || reference.height !== candidate.height) {
+        throw new Error(`size ${candidate.width}x${candidate.height} differs from the reference ${reference.width}x${reference.height}`);
+    }
+    const lit = (data, p) => Math.max(data[p], data[p + 1], data[p + 2]) > 10;
+    let foreground = 0;
+    let holes = 0;
+    for (let p = 0; p < reference.data.length; p += 4) {
+        if (!lit(reference.data, p)) continue;
+        foreground += 1;
+        if (!lit(candidate.data, p)) holes += 1;
+    }
+    return foreground === 0 ? 0 : holes / foreground;
+}

@@ -9,15 +9,21 @@
 //   chromium    browser executable (default /usr/bin/chromium)
 //   outDir      where result.json and the PNGs go
 //   ply         the original scene, rendered as the reference
-//   candidates  [{ name, path, euler? }]: .sog bundles, SOG meta.json files or .glb files to render
-//               and compare; euler (degrees) turns the splat entity (a .glb in glTF axes: [0,0,180])
+//   candidates  [{ name, path, euler?, lod?, bar? }]: .sog bundles, SOG meta.json files, .glb files or
+//               streamed SOG lod-meta.json files to render and compare; euler (degrees) turns the
+//               splat entity (a .glb in glTF axes: [0,0,180]); lod { budget, rangeMin, rangeMax }
+//               sets a lod-meta.json's splat budget (0: none) and level range, and waits for its
+//               streaming to finish (the entry then carries lodStats: per view, the levels shown);
+//               bar overrides the config's bar for this candidate
 //   compare     [[nameA, nameB]]: also the PSNR between two candidates' renders, optional
-//               (result.pairs["nameA|nameB"])
+//               (result.pairs["nameA|nameB"]: psnr, psnrPerView, and per view holes, the share of
+//               A's foreground pixels that are background in B, and holesReverse, B's in A)
 //   splatTransform  name of the candidate made by splat-transform (the peer to compare with), optional
 //   bar         PSNR (dB) a candidate must reach against the PLY render
 //   margin      dB a candidate may fall below the splat-transform candidate
 //   viewer      { path } a .sog to open in the SuperSplat viewer, optional
 //   size, views canvas side in pixels and number of orbit cameras (defaults 256 and 4)
+//   keepPngs    save every candidate's PNGs, not only failing ones', optional
 //
 // Prints one JSON line (also written to outDir/result.json). A candidate "passes" when it loads
 // without a page error, psnr >= bar and psnr >= psnr(splatTransform) - margin. PNGs of every view
@@ -27,7 +33,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './server.mjs';
 import { plyCameras } from './cameras.mjs';
-import { psnr, decodePng, countForeground, loadPngjs } from './images.mjs';
+import { psnr, decodePng, countForeground, holeShare, loadPngjs } from './images.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -63,7 +69,7 @@ function withTimeout(promise, ms, what) {
 
 const errorsIn = log => log.filter(line => !line.startsWith('warning:'));
 
-async function renderFile(context, origin, url, cameras, size, timeoutMs, euler = null) {
+async function renderFile(context, origin, url, cameras, size, timeoutMs, euler = null, lod = null) {
     const page = await context.newPage();
     const log = [];
     watchPage(page, log);
@@ -72,10 +78,10 @@ async function renderFile(context, origin, url, cameras, size, timeoutMs, euler 
         await page.waitForFunction(() => window.splatpressReady === true, null, { timeout: timeoutMs });
         const result = await withTimeout(page.evaluate(
             options => window.splatpressRender(options),
-            { url, size, cameras, maxFrames: 120, euler }
+            { url, size, cameras, maxFrames: lod ? 600 : 120, euler, lod }
         ), timeoutMs, `rendering ${url}`);
         const pngs = result.frames.map(dataUrl => Buffer.from(dataUrl.split(',')[1], 'base64'));
-        return { pngs, framesRendered: result.framesRendered, settled: result.settled, deviceType: result.deviceType, log };
+        return { pngs, framesRendered: result.framesRendered, settled: result.settled, deviceType: result.deviceType, lodStats: result.lodStats, log };
     } catch (err) {
         log.push(`error: ${err.message}`);
         return { pngs: null, log };
@@ -168,8 +174,12 @@ async function main() {
 
         for (const candidate of config.candidates) {
             const t0 = Date.now();
-            const render = await renderFile(context, server.origin, urls[candidate.name], cameras, size, timeoutMs, candidate.euler ?? null);
-            const entry = { path: candidate.path, log: render.log, framesRendered: render.framesRendered, settled: render.settled };
+            const render = await renderFile(context, server.origin, urls[candidate.name], cameras, size, timeoutMs, candidate.euler ?? null, candidate.lod ?? null);
+            const entry = { path: candidate.path, log: render.log, framesRendered: render.framesRendered, settled: render.settled, bar: candidate.bar ?? config.bar };
+            if (candidate.lod) {
+                entry.lod = candidate.lod;
+                entry.lodStats = render.lodStats;
+            }
             if (render.pngs) {
                 const images = render.pngs.map(decodePng);
                 entry.images = images;
@@ -188,7 +198,13 @@ async function main() {
         result.pairs = {};
         for (const [a, b] of config.compare ?? []) {
             const [ia, ib] = [result.candidates[a]?.images, result.candidates[b]?.images];
-            result.pairs[`${a}|${b}`] = ia && ib ? { psnr: psnr(ia, ib), psnrPerView: ia.map((img, i) => psnr([img], [ib[i]])) } : null;
+            result.pairs[`${a}|${b}`] = ia && ib ? {
+                psnr: psnr(ia, ib),
+                psnrPerView: ia.map((img, i) => psnr([img], [ib[i]])),
+                // per view: the share of a's foreground pixels that are background in b, and back
+                holes: ia.map((img, i) => holeShare(img, ib[i])),
+                holesReverse: ib.map((img, i) => holeShare(img, ia[i]))
+            } : null;
         }
         const peer = config.splatTransform ? result.candidates[config.splatTransform] : null;
         for (const [name, entry] of Object.entries(result.candidates)) {
@@ -196,13 +212,13 @@ async function main() {
             if (entry.psnr === null) reasons.push('did not render');
             if (entry.settled && !entry.settled.every(Boolean)) reasons.push('a view never settled (the picture kept changing)');
             if (entry.errors.length > 0) reasons.push(`page errors: ${entry.errors.join(' | ')}`);
-            if (entry.psnr !== null && entry.psnr < config.bar) reasons.push(`PSNR ${entry.psnr.toFixed(2)} dB < bar ${config.bar} dB`);
+            if (entry.psnr !== null && entry.psnr < entry.bar) reasons.push(`PSNR ${entry.psnr.toFixed(2)} dB < bar ${entry.bar} dB`);
             if (peer && peer !== entry && peer.psnr !== null && entry.psnr !== null && entry.psnr < peer.psnr - config.margin) {
                 reasons.push(`PSNR ${entry.psnr.toFixed(2)} dB is more than ${config.margin} dB below splat-transform's ${peer.psnr.toFixed(2)} dB`);
             }
             entry.pass = reasons.length === 0;
             entry.reasons = reasons;
-            if (!entry.pass && entry.renders) entry.pngs = savePngs(config.outDir, name, entry.renders);
+            if ((!entry.pass || config.keepPngs) && entry.renders) entry.pngs = savePngs(config.outDir, name, entry.renders);
             delete entry.renders;
             delete entry.images;
             if (!entry.pass) result.ok = false;

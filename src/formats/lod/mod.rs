@@ -1,6 +1,10 @@
 //! Streamed SOG (PlayCanvas `lod-meta.json`): a level-of-detail manifest and one unbundled SOG
-//! per chunk. Read only (writing LOD is not built). [`manifest`] checks the manifest in full
-//! before any chunk is opened; `read` gathers the splats of one level, or of all.
+//! per chunk. Read and written. [`manifest`] checks the manifest in full before any chunk is
+//! opened; `read` gathers the splats of one level, or of all. Writing is in two parts:
+//! [`plan`] decides, from the geometry of every level, the manifest's tree and which splats
+//! each chunk (file unit) holds, as splat-transform 3.10.2 does; [`write`] serialises the
+//! manifest and puts the chunk SOGs in place one at a time, the manifest last. The encoding
+//! of each chunk between the two is the caller's (`api`), as for every SOG output.
 //!
 //! Which level a plain read means: `formats::read` (and so `info`, `convert`, `eval`,
 //! `compress` without `--lod`) reads **level 0, the full-detail level**, as splat-transform
@@ -12,7 +16,9 @@
 //! whole container.
 
 pub mod manifest;
+pub mod plan;
 mod read;
+pub mod write;
 
 use std::path::Path;
 
