@@ -3,7 +3,7 @@
 //! encoded on its own, in order, and written into place (`formats::lod::write`), manifest
 //! last. One unit's encoded scene is in memory at a time.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -12,10 +12,10 @@ use super::backends::{Backends, Job};
 use super::compress::{BackendReport, Options, Report};
 use crate::backend::Backend;
 use crate::encode::decimate::{self, Strategy};
-use crate::encode::{self, Order};
+use crate::encode::{self, Encoded, Order};
 use crate::formats::WriteReport;
 use crate::formats::lod::plan::{self, Chunking};
-use crate::formats::lod::write::{Header, Writer, manifest_json};
+use crate::formats::lod::write::{Header, Writer, manifest_json, write_chunk};
 use crate::formats::sog::meta::GENERATOR;
 use crate::progress::{Event, Progress};
 use crate::scene::Sanitized;
@@ -27,6 +27,10 @@ pub const MAX_LEVELS: usize = 16;
 /// Splats (thousands, ×1024) below which a node is not split for its extent: splat-transform's
 /// `--lod-chunk-min` default, fixed here.
 pub const CHUNK_MIN: u32 = 8;
+
+/// Threads writing chunk SOGs while the next unit is encoded (each WebP-encodes its textures
+/// in parallel too).
+const WRITERS: usize = 3;
 
 /// The levels and chunking of a streamed SOG output. `Default`: 4 levels, 512 thousand splats
 /// or 16 world units a chunk, adaptive decimation.
@@ -216,46 +220,105 @@ pub(crate) fn compress(
     let mut encoder_stages: Vec<(String, f64)> = Vec::new();
     let mut write_secs = 0.0;
     let (mut bands, mut splats) = (0u8, 0usize);
-    for (k, unit) in plan.units.iter().enumerate() {
-        let unit_start = Instant::now();
-        let folder = unit.folder();
-        progress.event(Event::Note(&format!(
-            "chunk {}/{} {folder}: level {}, {} splats",
-            k + 1,
-            plan.units.len(),
-            unit.level,
-            unit.len()
-        )));
-        let level = levels[unit.level as usize];
-        let chunk = unit_scene(level, &unit.runs);
-        let (encoded, report, chosen) = backends.encode(&chunk, &encode_options, progress)?;
-        drop(chunk);
-        for (name, secs) in &report.stages {
-            match encoder_stages.iter_mut().find(|(n, _)| n == name) {
-                Some((_, total)) => *total += secs,
-                None => encoder_stages.push((name.clone(), *secs)),
-            }
+    // Units are encoded here, one after another (the kernels run on one device), and written
+    // by WRITERS threads meanwhile (WebP encoding is CPU work that would leave the device
+    // idle): at most WRITERS + 1 encoded units are in memory at once.
+    let effort = options.write.webp_effort;
+    let (to_write, jobs) = std::sync::mpsc::sync_channel::<(usize, PathBuf, Encoded)>(1);
+    let jobs = std::sync::Mutex::new(jobs);
+    let (done, results) = std::sync::mpsc::channel();
+    let written: Vec<Option<(Result<WriteReport>, f64)>> = std::thread::scope(|threads| {
+        for _ in 0..WRITERS {
+            let (jobs, done) = (&jobs, done.clone());
+            threads.spawn(move || {
+                loop {
+                    let job = jobs
+                        .lock()
+                        .map_err(|_| ())
+                        .and_then(|rx| rx.recv().map_err(|_| ()));
+                    let Ok((k, path, encoded)) = job else { break };
+                    let start = Instant::now();
+                    let report = write_chunk(&path, &encoded, effort);
+                    drop(encoded);
+                    if done
+                        .send((k, report, start.elapsed().as_secs_f64()))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
         }
-        let write_start = Instant::now();
-        let written = writer.chunk(&folder, &encoded, options.write.webp_effort)?;
-        let bytes = written.total_bytes;
-        write_secs += write_start.elapsed().as_secs_f64();
-        drop(encoded);
-        bands = bands.max(report.sh_bands);
-        splats += report.splats;
-        units.push(UnitReport {
-            file: unit.filename(),
-            level: unit.level,
-            splats: report.splats,
-            runs: unit.runs.len(),
-            width: report.width,
-            height: report.height,
-            palette: report.palette,
-            bytes,
-            backend: chosen.chosen,
-            seconds: unit_start.elapsed().as_secs_f64(),
-        });
-        backend = Some(merge(backend, chosen));
+        drop(done);
+        let encoded_all = (|| -> Result<()> {
+            for (k, unit) in plan.units.iter().enumerate() {
+                let unit_start = Instant::now();
+                let folder = unit.folder();
+                progress.event(Event::Note(&format!(
+                    "chunk {}/{} {folder}: level {}, {} splats",
+                    k + 1,
+                    plan.units.len(),
+                    unit.level,
+                    unit.len()
+                )));
+                let level = levels[unit.level as usize];
+                let chunk = unit_scene(level, &unit.runs);
+                let (encoded, report, chosen) =
+                    backends.encode(&chunk, &encode_options, progress)?;
+                drop(chunk);
+                for (name, secs) in &report.stages {
+                    match encoder_stages.iter_mut().find(|(n, _)| n == name) {
+                        Some((_, total)) => *total += secs,
+                        None => encoder_stages.push((name.clone(), *secs)),
+                    }
+                }
+                bands = bands.max(report.sh_bands);
+                splats += report.splats;
+                units.push(UnitReport {
+                    file: unit.filename(),
+                    level: unit.level,
+                    splats: report.splats,
+                    runs: unit.runs.len(),
+                    width: report.width,
+                    height: report.height,
+                    palette: report.palette,
+                    bytes: 0,
+                    backend: chosen.chosen,
+                    seconds: unit_start.elapsed().as_secs_f64(),
+                });
+                backend = Some(merge(backend.take(), chosen));
+                if to_write
+                    .send((k, writer.chunk_path(&folder), encoded))
+                    .is_err()
+                {
+                    break; // a writer thread is gone: its error is collected below
+                }
+            }
+            Ok(())
+        })();
+        drop(to_write);
+        let mut out: Vec<Option<(Result<WriteReport>, f64)>> =
+            (0..plan.units.len()).map(|_| None).collect();
+        for (k, report, secs) in results {
+            out[k] = Some((report, secs));
+        }
+        encoded_all.map(|()| out)
+    })?;
+    for (k, (unit, result)) in plan.units.iter().zip(written).enumerate() {
+        let (report, secs) = result.ok_or_else(|| {
+            Error::output(
+                output,
+                format!(
+                    "chunk {} was not written (a writer thread stopped)",
+                    unit.folder()
+                ),
+            )
+        })?;
+        let report = report?;
+        write_secs += secs;
+        units[k].bytes = report.total_bytes;
+        units[k].seconds += secs;
+        writer.record(&unit.folder(), report);
     }
 
     let start = Instant::now();

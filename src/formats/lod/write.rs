@@ -191,6 +191,11 @@ pub struct LodWritten {
     pub total_bytes: u64,
 }
 
+/// Writes `encoded` as an unbundled SOG at `path` (a chunk folder of [`Writer::chunk_path`]).
+pub fn write_chunk(path: &Path, encoded: &Encoded, webp_effort: u8) -> Result<WriteReport> {
+    sog::write(path, &sog::textures::sog(encoded), webp_effort)
+}
+
 /// Writes a streamed SOG one chunk at a time; see the module notes. Dropping it unfinished
 /// removes what it wrote.
 pub struct Writer {
@@ -248,11 +253,25 @@ impl Writer {
         encoded: &Encoded,
         webp_effort: u8,
     ) -> Result<&WriteReport> {
-        let path = self.staging.join(folder);
-        let report = sog::write(&path, &sog::textures::sog(encoded), webp_effort)?;
+        let report = sog::write(
+            &self.chunk_path(folder),
+            &sog::textures::sog(encoded),
+            webp_effort,
+        )?;
+        Ok(self.record(folder, report))
+    }
+
+    /// Where chunk `folder` goes in the staging area: for callers that write chunks on other
+    /// threads ([`write_chunk`]) and then [`Writer::record`] them, in `filenames` order.
+    pub fn chunk_path(&self, folder: &str) -> PathBuf {
+        self.staging.join(folder)
+    }
+
+    /// Records chunk `folder`, written at [`Writer::chunk_path`], as the next chunk.
+    pub fn record(&mut self, folder: &str, report: WriteReport) -> &WriteReport {
         self.written.total_bytes += report.total_bytes;
         self.written.chunks.push((folder.to_string(), report));
-        Ok(&self.written.chunks.last().expect("just pushed").1)
+        &self.written.chunks.last().expect("just pushed").1
     }
 
     /// Puts the chunks in place and writes `manifest` (its JSON) last.
