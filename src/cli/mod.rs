@@ -290,7 +290,7 @@ struct EncodeArgs {
     /// PLAS schedule: fast (fewer passes), default, or best (slowest, smallest). With --order plas.
     #[arg(long, value_enum, default_value_t = PlasQualityArg::Default)]
     plas_quality: PlasQualityArg,
-    /// Where the k-means and PLAS run: auto (CUDA, then a hardware GPU through wgpu, then the CPU),
+    /// Where the k-means, PLAS and decimation kernels run: auto (CUDA, then a hardware GPU through wgpu, then the CPU),
     /// cuda, wgpu (any adapter, software ones included) or cpu. See `splatpress devices`.
     #[arg(long, default_value = "auto", value_parser = parse_choice)]
     backend: Choice,
