@@ -214,9 +214,9 @@ fn generation<B: Backend>(
         Strategy::Adaptive => select_adaptive(&costs, &partners, slots, n, needed),
         Strategy::Uniform => select_uniform(&costs, &partners, slots, n, needed),
     };
-    let removed: usize = groups.iter().map(|g| g.len() - 1).sum();
-    let merged = merge_groups(backend, &sorted, &colors, dim, &groups)?;
-    Ok((assemble(&sorted, &groups, merged, dim), removed))
+    let removed = groups.len();
+    let merged = merge_groups(backend, &sorted, dim, &groups)?;
+    Ok((assemble(&sorted, &groups, merged), removed))
 }
 
 /// A cost as a key that sorts like the float (finite costs only reach here).
@@ -234,23 +234,8 @@ fn cost_key(cost: f32) -> u32 {
 /// PSNR per level on the shared scenes).
 type Group = [u32; 2];
 
-/// An empty member slot / a free splat.
+/// A splat in no group yet.
 const NONE: u32 = u32::MAX;
-
-trait Members {
-    fn len(&self) -> usize;
-    fn members(&self) -> impl Iterator<Item = u32>;
-}
-
-impl Members for Group {
-    fn len(&self) -> usize {
-        2
-    }
-
-    fn members(&self) -> impl Iterator<Item = u32> {
-        self.iter().copied()
-    }
-}
 
 /// Greedy disjoint pairs over `edges` (indices into the candidate rows), cheapest edge first,
 /// until `quota` splats are removed. `group_of` holds each splat's group or [`NONE`].
@@ -349,47 +334,25 @@ fn select_uniform(
     groups
 }
 
-/// The moment-matched splat of every pair, as host columns (positions, rotations, log scales,
-/// opacities, colours).
-type Columns = (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>);
-
 /// Merges every group: the groups' members are gathered into a compact scene (one group after
-/// another), which goes to the device in batches of at most [`BATCH`] splats.
+/// another), which goes to the device in batches of at most [`BATCH`] splats. Returns the
+/// merged splats, group k in row k.
 fn merge_groups<B: Backend>(
     backend: &B,
     sorted: &Scene,
-    colors: &[f32],
     dim: usize,
     groups: &[Group],
-) -> Result<Columns> {
+) -> Result<Scene> {
     let g = groups.len();
-    let mut out: Columns = (
-        Vec::with_capacity(g * 3),
-        Vec::with_capacity(g * 4),
-        Vec::with_capacity(g * 3),
-        Vec::with_capacity(g),
-        Vec::with_capacity(g * dim),
-    );
+    let mut out = Scene::with_capacity(g, sorted.sh_bands, sorted.model);
     for chunk in groups.chunks(BATCH / 2) {
-        let members: Vec<u32> = chunk.iter().flat_map(Members::members).collect();
+        let members: Vec<u32> = chunk.iter().flatten().copied().collect();
         let compact = sorted.select(&members);
-        let mut compact_colors = vec![0.0f32; members.len() * dim];
-        compact_colors
-            .par_chunks_mut(dim)
-            .with_min_len(1 << 12)
-            .zip(members.par_iter())
-            .for_each(|(row, &m)| {
-                row.copy_from_slice(&colors[m as usize * dim..(m as usize + 1) * dim])
-            });
+        let (compact_colors, _) = colour_rows(&compact);
         let (positions, prepared, colour_rows) =
             upload_rows(backend, &compact, &compact_colors, dim, 0..members.len())?;
         let m = chunk.len();
-        let offsets: Vec<u32> = std::iter::once(0)
-            .chain(chunk.iter().scan(0u32, |end, g| {
-                *end += g.len() as u32;
-                Some(*end)
-            }))
-            .collect();
+        let offsets: Vec<u32> = (0..=m as u32).map(|k| 2 * k).collect();
         let local: Vec<u32> = (0..members.len() as u32).collect();
         let offsets = backend.upload(&offsets)?;
         let local = backend.upload(&local)?;
@@ -416,29 +379,36 @@ fn merge_groups<B: Backend>(
                 colors: &mut c,
             },
         )?;
-        out.0.extend(backend.download(&p)?);
-        out.1.extend(backend.download(&r)?);
-        out.2.extend(backend.download(&l)?);
-        out.3.extend(backend.download(&o)?);
-        out.4.extend(backend.download(&c)?);
+        out.positions.extend(bytemuck::cast_slice::<f32, [f32; 3]>(
+            &backend.download(&p)?,
+        ));
+        out.rotations.extend(bytemuck::cast_slice::<f32, [f32; 4]>(
+            &backend.download(&r)?,
+        ));
+        out.log_scales.extend(bytemuck::cast_slice::<f32, [f32; 3]>(
+            &backend.download(&l)?,
+        ));
+        out.opacities.extend(backend.download(&o)?);
+        for row in backend.download(&c)?.chunks_exact(dim) {
+            out.sh_dc.push([row[0], row[1], row[2]]);
+            out.sh_rest.extend_from_slice(&row[3..]);
+        }
     }
     Ok(out)
 }
 
 /// The next generation's scene, in the sorted order: each splat that was not merged, and each
-/// merged splat where its first member was.
-fn assemble(sorted: &Scene, groups: &[Group], merged: Columns, dim: usize) -> Scene {
+/// merged splat (row k of `merged` for group k) where its group's first member was.
+fn assemble(sorted: &Scene, groups: &[Group], merged: Scene) -> Scene {
     let n = sorted.len();
     // Each row's fate: kept (KEEP), merged away (DROP), or the group it stands for (at its
     // group's first member in the sorted order).
     const KEEP: u32 = u32::MAX;
     const DROP: u32 = u32::MAX - 1;
     let mut fate = vec![KEEP; n];
-    for (k, group) in groups.iter().enumerate() {
-        let first = group.members().min().expect("a group has members");
-        for m in group.members() {
-            fate[m as usize] = if m == first { k as u32 } else { DROP };
-        }
+    for (k, &[i, j]) in groups.iter().enumerate() {
+        fate[i.min(j) as usize] = k as u32;
+        fate[i.max(j) as usize] = DROP;
     }
     // Output row → source: a sorted row (< n) or merged splat n + k.
     let sources: Vec<usize> = fate
@@ -450,57 +420,38 @@ fn assemble(sorted: &Scene, groups: &[Group], merged: Columns, dim: usize) -> Sc
             k => Some(n + k as usize),
         })
         .collect();
-    let (p, r, l, o, c) = merged;
-    let pick = |s: usize| s.checked_sub(n);
-    let mut out = Scene::with_capacity(0, sorted.sh_bands, sorted.model);
-    out.extras = sorted.extras.clone();
-    out.positions = sources
-        .par_iter()
-        .map(|&s| match pick(s) {
-            None => sorted.positions[s],
-            Some(k) => [p[k * 3], p[k * 3 + 1], p[k * 3 + 2]],
-        })
-        .collect();
-    out.rotations = sources
-        .par_iter()
-        .map(|&s| match pick(s) {
-            None => sorted.rotations[s],
-            Some(k) => [r[k * 4], r[k * 4 + 1], r[k * 4 + 2], r[k * 4 + 3]],
-        })
-        .collect();
-    out.log_scales = sources
-        .par_iter()
-        .map(|&s| match pick(s) {
-            None => sorted.log_scales[s],
-            Some(k) => [l[k * 3], l[k * 3 + 1], l[k * 3 + 2]],
-        })
-        .collect();
-    out.opacities = sources
-        .par_iter()
-        .map(|&s| match pick(s) {
-            None => sorted.opacities[s],
-            Some(k) => o[k],
-        })
-        .collect();
-    out.sh_dc = sources
-        .par_iter()
-        .map(|&s| match pick(s) {
-            None => sorted.sh_dc[s],
-            Some(k) => [c[k * dim], c[k * dim + 1], c[k * dim + 2]],
-        })
-        .collect();
+    fn gather<T: Copy + Send + Sync>(sources: &[usize], kept: &[T], merged: &[T]) -> Vec<T> {
+        let n = kept.len();
+        sources
+            .par_iter()
+            .map(|&s| if s < n { kept[s] } else { merged[s - n] })
+            .collect()
+    }
     let rest = sorted.rest_len();
-    out.sh_rest = vec![0.0; sources.len() * rest];
+    let mut sh_rest = vec![0.0; sources.len() * rest];
     if rest > 0 {
-        out.sh_rest
+        sh_rest
             .par_chunks_mut(rest)
             .zip(sources.par_iter())
-            .for_each(|(row, &s)| match pick(s) {
-                None => row.copy_from_slice(sorted.rest(s)),
-                Some(k) => row.copy_from_slice(&c[k * dim + 3..(k + 1) * dim]),
+            .for_each(|(row, &s)| {
+                row.copy_from_slice(if s < n {
+                    sorted.rest(s)
+                } else {
+                    merged.rest(s - n)
+                })
             });
     }
-    out
+    Scene {
+        positions: gather(&sources, &sorted.positions, &merged.positions),
+        rotations: gather(&sources, &sorted.rotations, &merged.rotations),
+        log_scales: gather(&sources, &sorted.log_scales, &merged.log_scales),
+        opacities: gather(&sources, &sorted.opacities, &merged.opacities),
+        sh_dc: gather(&sources, &sorted.sh_dc, &merged.sh_dc),
+        sh_bands: sorted.sh_bands,
+        sh_rest,
+        model: sorted.model,
+        extras: sorted.extras.clone(),
+    }
 }
 
 #[cfg(test)]

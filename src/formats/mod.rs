@@ -209,8 +209,9 @@ pub fn read_lod(path: &Path, level: Option<u32>) -> Result<(Scene, Vec<String>)>
         Format::Spz => return spz::read_with_notes(path),
         Format::Glb => glb::read(path)?,
         Format::LodMeta => {
-            let levels = lod::read_manifest(path)?.levels();
-            let scene = lod::read(path, Some(level.unwrap_or(0)))?;
+            let manifest = lod::read_manifest(path)?;
+            let levels = manifest.levels();
+            let scene = lod::read_with(path, &manifest, Some(level.unwrap_or(0)))?;
             let mut notes = Vec::new();
             if level.is_none() && levels > 1 {
                 notes.push(format!(

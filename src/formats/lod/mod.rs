@@ -23,7 +23,7 @@ pub mod write;
 use std::path::Path;
 
 pub use manifest::Manifest;
-pub use read::manifest as read_manifest;
+pub use read::{manifest as read_manifest, read_with};
 
 use crate::{Result, Scene};
 

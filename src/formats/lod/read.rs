@@ -32,7 +32,11 @@ pub fn manifest(path: &Path) -> Result<Manifest> {
 
 /// See [`super::read`].
 pub fn read(path: &Path, level: Option<u32>) -> Result<Scene> {
-    let manifest = manifest(path)?;
+    read_with(path, &manifest(path)?, level)
+}
+
+/// `read` with the manifest at `path` already read and checked.
+pub fn read_with(path: &Path, manifest: &Manifest, level: Option<u32>) -> Result<Scene> {
     let levels: Vec<u32> = match level {
         Some(n) if n >= manifest.levels() => {
             return Err(Error::parse(
