@@ -9,13 +9,17 @@
 //
 // Layouts (f32, row-major): positions n·3, rotations n·4 (w, x, y, z), log scales n·3,
 // opacities n, colours n·dim, prepared rows n·DEC_PREPARED (mass, covariance xx xy xz yy yz
-// zz, ln det). Row offsets are 64-bit (n·dim may exceed 2^32 values).
+// zz, variances σ² (3), unit quaternion w x y z). Row offsets are 64-bit (n·dim may exceed
+// 2^32 values). Conditioning (the regularised ln det, the merge in the first member's
+// frame) is explained in src/backend/cpu/decimate.rs.
 
 typedef unsigned int u32;
 typedef unsigned long long u64;
 
 #define INF __int_as_float(0x7f800000)
-#define DEC_PREPARED 8
+#define DEC_PREPARED 14
+// Leading prepared values decimate_candidates reads (mass, covariance, variances).
+#define DEC_CAND_PREPARED 10
 #define DEC_CANDIDATES 4
 #define DEC_NO_PARTNER 0xffffffffu
 // Threads per block of every decimation kernel; in decimate_candidates also the splats i a
@@ -30,7 +34,8 @@ typedef unsigned long long u64;
 #define THOMSEN_P 1.6075f
 #define MIN_LOG_SCALE (-34.5f)
 #define MIN_MASS 1e-30f
-#define MIN_RELATIVE_DET 1e-30f
+#define DET_FLOOR 1e-4f
+#define MAX_VARIANCE_RATIO 1e12f
 #define MIN_ALPHA 1e-6f
 #define JACOBI_SWEEPS 8
 #define F32_MIN_POSITIVE 1.17549435e-38f
@@ -69,17 +74,55 @@ __device__ float ellipsoid_area(float l0, float l1, float l2) {
     return mul(mul(4.0f, PI_F32), expf(dvd(add(m, logf(dvd(sum, 3.0f))), THOMSEN_P)));
 }
 
-// ln det of the symmetric matrix with upper triangle c (xx, xy, xz, yy, yz, zz), scaled by the
-// mean diagonal t.
-__device__ __forceinline__ float log_det(const float c[6]) {
+// ln det(c / t + κI), t = tr(c) / 3, of the symmetric matrix with upper triangle c (xx, xy,
+// xz, yy, yz, zz), by LDLᵀ with every pivot floored at κ; t into *t_out.
+__device__ __forceinline__ float regularised_log_det(const float c[6], float* t_out) {
     const float t = fmax_(dvd(add(add(c[0], c[3]), c[5]), 3.0f), F32_MIN_POSITIVE);
-    float s[6];
-#pragma unroll
-    for (int k = 0; k < 6; ++k) s[k] = dvd(c[k], t);
-    const float det = add(sub(mul(s[0], sub(mul(s[3], s[5]), mul(s[4], s[4]))),
-                              mul(s[1], sub(mul(s[1], s[5]), mul(s[4], s[2])))),
-                          mul(s[2], sub(mul(s[1], s[4]), mul(s[3], s[2]))));
-    return add(mul(3.0f, logf(t)), logf(fmax_(det, MIN_RELATIVE_DET)));
+    const float s0 = add(dvd(c[0], t), DET_FLOOR);
+    const float s1 = dvd(c[1], t);
+    const float s2 = dvd(c[2], t);
+    const float s3 = add(dvd(c[3], t), DET_FLOOR);
+    const float s4 = dvd(c[4], t);
+    const float s5 = add(dvd(c[5], t), DET_FLOOR);
+    const float d0 = s0;
+    const float l1 = dvd(s1, d0), l2 = dvd(s2, d0);
+    const float d1 = fmax_(sub(s3, mul(s1, l1)), DET_FLOOR);
+    const float e12 = sub(s4, mul(s1, l2));
+    const float e22 = sub(s5, mul(s2, l2));
+    const float d2 = fmax_(sub(e22, mul(e12, dvd(e12, d1))), DET_FLOOR);
+    *t_out = t;
+    return logf(mul(mul(d0, d1), d2));
+}
+
+// ln det(Σ / t + κI) of a splat with variances v0, v1, v2.
+__device__ __forceinline__ float splat_log_det(float v0, float v1, float v2, float t) {
+    const float f0 = add(fminf(dvd(v0, t), MAX_VARIANCE_RATIO), DET_FLOOR);
+    const float f1 = add(fminf(dvd(v1, t), MAX_VARIANCE_RATIO), DET_FLOOR);
+    const float f2 = add(fminf(dvd(v2, t), MAX_VARIANCE_RATIO), DET_FLOOR);
+    return logf(mul(mul(f0, f1), f2));
+}
+
+// Rotation matrix (row-major) of a quaternion (w, x, y, z) after normalising it; the
+// identity for a zero one.
+__device__ void rotation_matrix(const float q[4], float r[9]) {
+    const float norm = sqrt_rn(
+        add(add(add(mul(q[0], q[0]), mul(q[1], q[1])), mul(q[2], q[2])), mul(q[3], q[3])));
+    if (norm <= 0.0f) {
+        r[0] = 1.0f; r[1] = 0.0f; r[2] = 0.0f;
+        r[3] = 0.0f; r[4] = 1.0f; r[5] = 0.0f;
+        r[6] = 0.0f; r[7] = 0.0f; r[8] = 1.0f;
+        return;
+    }
+    const float w = dvd(q[0], norm), x = dvd(q[1], norm), y = dvd(q[2], norm), z = dvd(q[3], norm);
+    r[0] = sub(1.0f, mul(2.0f, add(mul(y, y), mul(z, z))));
+    r[1] = mul(2.0f, sub(mul(x, y), mul(w, z)));
+    r[2] = mul(2.0f, add(mul(x, z), mul(w, y)));
+    r[3] = mul(2.0f, add(mul(x, y), mul(w, z)));
+    r[4] = sub(1.0f, mul(2.0f, add(mul(x, x), mul(z, z))));
+    r[5] = mul(2.0f, sub(mul(y, z), mul(w, x)));
+    r[6] = mul(2.0f, sub(mul(x, z), mul(w, y)));
+    r[7] = mul(2.0f, add(mul(y, z), mul(w, x)));
+    r[8] = sub(1.0f, mul(2.0f, add(mul(x, x), mul(y, y))));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -102,27 +145,16 @@ extern "C" __global__ void __launch_bounds__(DEC_THREADS)
     const float l1 = fmax_(ls[1], MIN_LOG_SCALE);
     const float l2 = fmax_(ls[2], MIN_LOG_SCALE);
     const float mass = fmax_(mul(sigmoid(opacities[i]), ellipsoid_area(l0, l1, l2)), MIN_MASS);
-    // Rotation matrix of the normalised quaternion; the identity for a zero one.
-    float r[9];
-    const float qw = q[0], qx = q[1], qy = q[2], qz = q[3];
+    // The normalised quaternion; (1, 0, 0, 0) for a zero one.
+    float qu[4] = {1.0f, 0.0f, 0.0f, 0.0f};
     const float norm =
-        sqrt_rn(add(add(add(mul(qw, qw), mul(qx, qx)), mul(qy, qy)), mul(qz, qz)));
-    if (norm <= 0.0f) {
-        r[0] = 1.0f; r[1] = 0.0f; r[2] = 0.0f;
-        r[3] = 0.0f; r[4] = 1.0f; r[5] = 0.0f;
-        r[6] = 0.0f; r[7] = 0.0f; r[8] = 1.0f;
-    } else {
-        const float w = dvd(qw, norm), x = dvd(qx, norm), y = dvd(qy, norm), z = dvd(qz, norm);
-        r[0] = sub(1.0f, mul(2.0f, add(mul(y, y), mul(z, z))));
-        r[1] = mul(2.0f, sub(mul(x, y), mul(w, z)));
-        r[2] = mul(2.0f, add(mul(x, z), mul(w, y)));
-        r[3] = mul(2.0f, add(mul(x, y), mul(w, z)));
-        r[4] = sub(1.0f, mul(2.0f, add(mul(x, x), mul(z, z))));
-        r[5] = mul(2.0f, sub(mul(y, z), mul(w, x)));
-        r[6] = mul(2.0f, sub(mul(x, z), mul(w, y)));
-        r[7] = mul(2.0f, add(mul(y, z), mul(w, x)));
-        r[8] = sub(1.0f, mul(2.0f, add(mul(x, x), mul(y, y))));
+        sqrt_rn(add(add(add(mul(q[0], q[0]), mul(q[1], q[1])), mul(q[2], q[2])), mul(q[3], q[3])));
+    if (!(norm <= 0.0f)) {
+#pragma unroll
+        for (int k = 0; k < 4; ++k) qu[k] = dvd(q[k], norm);
     }
+    float r[9];
+    rotation_matrix(qu, r);
     const float v[3] = {expf(mul(2.0f, l0)), expf(mul(2.0f, l1)), expf(mul(2.0f, l2))};
     float* row = prepared + (u64)i * DEC_PREPARED;
     row[0] = mass;
@@ -132,7 +164,11 @@ extern "C" __global__ void __launch_bounds__(DEC_THREADS)
     row[4] = cov_entry(r, v, 1, 1);
     row[5] = cov_entry(r, v, 1, 2);
     row[6] = cov_entry(r, v, 2, 2);
-    row[7] = mul(2.0f, add(add(l0, l1), l2));
+    row[7] = v[0];
+    row[8] = v[1];
+    row[9] = v[2];
+#pragma unroll
+    for (int k = 0; k < 4; ++k) row[10 + k] = qu[k];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -143,8 +179,9 @@ extern "C" __global__ void __launch_bounds__(DEC_THREADS)
 // in shared memory, structure of arrays with an odd stride, so that at each step the warp's 32
 // threads read 32 consecutive j: no bank conflicts. Splat i's own values stay in registers.
 //
-// Shared layout (floats, stride S = rows | 1): positions 3·S, prepared rows 8·S, then the
-// first min(dim, DEC_REG_DIM) colour values, dim-major: (11 + staged)·S floats.
+// Shared layout (floats, stride S = rows | 1): positions 3·S, the first DEC_CAND_PREPARED
+// values of the prepared rows, then the first min(dim, DEC_REG_DIM) colour values,
+// dim-major: (3 + DEC_CAND_PREPARED + staged)·S floats.
 
 extern "C" __global__ void __launch_bounds__(DEC_THREADS)
     decimate_candidates(const float* __restrict__ positions, const float* __restrict__ prepared,
@@ -156,7 +193,7 @@ extern "C" __global__ void __launch_bounds__(DEC_THREADS)
     const u32 staged = dim < DEC_REG_DIM ? dim : DEC_REG_DIM;
     float* s_pos = stage;
     float* s_prep = stage + 3 * stride;
-    float* s_col = stage + 11 * stride;
+    float* s_col = stage + (3 + DEC_CAND_PREPARED) * stride;
 
     const u64 i0 = (u64)blockIdx.x * DEC_THREADS;
     const u32 tid = threadIdx.x;
@@ -164,11 +201,12 @@ extern "C" __global__ void __launch_bounds__(DEC_THREADS)
     const bool live = i < n;
 
     // Splat i in registers.
-    float pi[3], prep_i[DEC_PREPARED], col_i[DEC_REG_DIM];
+    float pi[3], prep_i[DEC_CAND_PREPARED], col_i[DEC_REG_DIM];
 #pragma unroll
     for (int k = 0; k < 3; ++k) pi[k] = live ? positions[i * 3 + k] : 0.0f;
 #pragma unroll
-    for (int k = 0; k < DEC_PREPARED; ++k) prep_i[k] = live ? prepared[i * DEC_PREPARED + k] : 0.0f;
+    for (int k = 0; k < DEC_CAND_PREPARED; ++k)
+        prep_i[k] = live ? prepared[i * DEC_PREPARED + k] : 0.0f;
 #pragma unroll
     for (int c = 0; c < DEC_REG_DIM; ++c)
         col_i[c] = live && c < (int)staged ? colors[i * dim + c] : 0.0f;
@@ -194,9 +232,9 @@ extern "C" __global__ void __launch_bounds__(DEC_THREADS)
             const u32 row = e / 3, k = e - row * 3;
             s_pos[k * stride + row] = positions[j0 * 3 + e];
         }
-        for (u32 e = tid; e < count * DEC_PREPARED; e += DEC_THREADS) {
-            const u32 row = e / DEC_PREPARED, k = e % DEC_PREPARED;
-            s_prep[k * stride + row] = prepared[j0 * DEC_PREPARED + e];
+        for (u32 e = tid; e < count * DEC_CAND_PREPARED; e += DEC_THREADS) {
+            const u32 row = e / DEC_CAND_PREPARED, k = e % DEC_CAND_PREPARED;
+            s_prep[k * stride + row] = prepared[(j0 + row) * DEC_PREPARED + k];
         }
         if (staged == dim) {
             for (u32 e = tid; e < count * dim; e += DEC_THREADS) {
@@ -229,9 +267,15 @@ extern "C" __global__ void __launch_bounds__(DEC_THREADS)
             c[3] = add(add(mul(a, prep_i[4]), mul(b, s_prep[4 * stride + jl])), mul(mul(ab, d1), d1));
             c[4] = add(add(mul(a, prep_i[5]), mul(b, s_prep[5 * stride + jl])), mul(mul(ab, d1), d2));
             c[5] = add(add(mul(a, prep_i[6]), mul(b, s_prep[6 * stride + jl])), mul(mul(ab, d2), d2));
-            const float geometry =
-                mul(0.5f, sub(sub(mul(w, log_det(c)), mul(wi, prep_i[7])),
-                              mul(wj, s_prep[7 * stride + jl])));
+            float t;
+            const float merged = regularised_log_det(c, &t);
+            const float li = splat_log_det(prep_i[7], prep_i[8], prep_i[9], t);
+            const float lj = splat_log_det(s_prep[7 * stride + jl], s_prep[8 * stride + jl],
+                                           s_prep[9 * stride + jl], t);
+            const float bound =
+                mul(mul(0.5f, w), sub(sub(merged, mul(a, li)), mul(b, lj)));
+            // Floored at 0 (NaN stays NaN).
+            const float geometry = bound < 0.0f ? 0.0f : bound;
             float colour = 0.0f;
 #pragma unroll
             for (int ch = 0; ch < DEC_REG_DIM; ++ch) {
@@ -283,7 +327,19 @@ extern "C" __global__ void __launch_bounds__(DEC_THREADS)
 }
 
 // ---------------------------------------------------------------------------------------------
-// decimate_merge: one thread per group.
+// decimate_merge: one thread per group. The covariance is accumulated in the principal frame
+// R₀ of the first valid member: member m adds p·(Q diag(vₘ) Qᵀ + e eᵀ) with
+// Q = R(conj(q₀) ⊗ qₘ) (the identity for m = first) and e = R₀ᵀ(xₘ − mean); the eigenvectors
+// U found there go back to the world as R = R₀·U.
+
+// conj(p) ⊗ q: the rotation R(p)ᵀ·R(q).
+__device__ __forceinline__ void relative_quaternion(const float p[4], const float q[4],
+                                                    float out[4]) {
+    out[0] = add(add(add(mul(p[0], q[0]), mul(p[1], q[1])), mul(p[2], q[2])), mul(p[3], q[3]));
+    out[1] = add(sub(sub(mul(p[0], q[1]), mul(p[1], q[0])), mul(p[2], q[3])), mul(p[3], q[2]));
+    out[2] = sub(sub(add(mul(p[0], q[2]), mul(p[1], q[3])), mul(p[2], q[0])), mul(p[3], q[1]));
+    out[3] = sub(add(sub(mul(p[0], q[3]), mul(p[1], q[2])), mul(p[2], q[1])), mul(p[3], q[0]));
+}
 
 // One cyclic-Jacobi rotation in the (p, q) plane, skipped as on the CPU.
 template <int p, int q>
@@ -412,6 +468,11 @@ extern "C" __global__ void __launch_bounds__(DEC_THREADS)
         mean1 = add(mean1, mul(p, sub(x[1], o1)));
         mean2 = add(mean2, mul(p, sub(x[2], o2)));
     }
+    // The first member's frame.
+    const float* row0 = prepared + (u64)first * DEC_PREPARED;
+    const float q0[4] = {row0[10], row0[11], row0[12], row0[13]};
+    float r0[9];
+    rotation_matrix(q0, r0);
     float c[6] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
     for (u32 m = start; m < end; ++m) {
         const u32 s = members[m];
@@ -422,12 +483,30 @@ extern "C" __global__ void __launch_bounds__(DEC_THREADS)
         const float d0 = sub(sub(x[0], o0), mean0);
         const float d1 = sub(sub(x[1], o1), mean1);
         const float d2 = sub(sub(x[2], o2), mean2);
-        c[0] = add(c[0], mul(p, add(row[1], mul(d0, d0))));
-        c[1] = add(c[1], mul(p, add(row[2], mul(d0, d1))));
-        c[2] = add(c[2], mul(p, add(row[3], mul(d0, d2))));
-        c[3] = add(c[3], mul(p, add(row[4], mul(d1, d1))));
-        c[4] = add(c[4], mul(p, add(row[5], mul(d1, d2))));
-        c[5] = add(c[5], mul(p, add(row[6], mul(d2, d2))));
+        // R₀ᵀ d.
+        const float e0 = add(add(mul(r0[0], d0), mul(r0[3], d1)), mul(r0[6], d2));
+        const float e1 = add(add(mul(r0[1], d0), mul(r0[4], d1)), mul(r0[7], d2));
+        const float e2 = add(add(mul(r0[2], d0), mul(r0[5], d1)), mul(r0[8], d2));
+        const float v[3] = {row[7], row[8], row[9]};
+        float own[6] = {v[0], 0.0f, 0.0f, v[1], 0.0f, v[2]};
+        if (s != first) {
+            const float qm[4] = {row[10], row[11], row[12], row[13]};
+            float qr[4], q[9];
+            relative_quaternion(q0, qm, qr);
+            rotation_matrix(qr, q);
+            own[0] = cov_entry(q, v, 0, 0);
+            own[1] = cov_entry(q, v, 0, 1);
+            own[2] = cov_entry(q, v, 0, 2);
+            own[3] = cov_entry(q, v, 1, 1);
+            own[4] = cov_entry(q, v, 1, 2);
+            own[5] = cov_entry(q, v, 2, 2);
+        }
+        c[0] = add(c[0], mul(p, add(own[0], mul(e0, e0))));
+        c[1] = add(c[1], mul(p, add(own[1], mul(e0, e1))));
+        c[2] = add(c[2], mul(p, add(own[2], mul(e0, e2))));
+        c[3] = add(c[3], mul(p, add(own[3], mul(e1, e1))));
+        c[4] = add(c[4], mul(p, add(own[4], mul(e1, e2))));
+        c[5] = add(c[5], mul(p, add(own[5], mul(e2, e2))));
     }
     // Colour: per value, Σ p·v over the members in order, DEC_MERGE_CHUNK values per pass.
     for (u32 c0 = 0; c0 < dim; c0 += DEC_MERGE_CHUNK) {
@@ -471,20 +550,28 @@ extern "C" __global__ void __launch_bounds__(DEC_THREADS)
             const int y = o[0]; o[0] = o[1]; o[1] = y;
         }
     }
-    float r[9];
+    float u[9];
 #pragma unroll
     for (int col = 0; col < 3; ++col)
 #pragma unroll
         for (int row = 0; row < 3; ++row)
-            r[row * 3 + col] = pick3(v[row * 3], v[row * 3 + 1], v[row * 3 + 2], o[col]);
-    const float det = add(sub(mul(r[0], sub(mul(r[4], r[8]), mul(r[5], r[7]))),
-                              mul(r[1], sub(mul(r[3], r[8]), mul(r[5], r[6])))),
-                          mul(r[2], sub(mul(r[3], r[7]), mul(r[4], r[6]))));
+            u[row * 3 + col] = pick3(v[row * 3], v[row * 3 + 1], v[row * 3 + 2], o[col]);
+    const float det = add(sub(mul(u[0], sub(mul(u[4], u[8]), mul(u[5], u[7]))),
+                              mul(u[1], sub(mul(u[3], u[8]), mul(u[5], u[6])))),
+                          mul(u[2], sub(mul(u[3], u[7]), mul(u[4], u[6]))));
     if (det < 0.0f) {
-        r[2] = -r[2];
-        r[5] = -r[5];
-        r[8] = -r[8];
+        u[2] = -u[2];
+        u[5] = -u[5];
+        u[8] = -u[8];
     }
+    // Back to the world frame: R = R₀·U.
+    float r[9];
+#pragma unroll
+    for (int row = 0; row < 3; ++row)
+#pragma unroll
+        for (int col = 0; col < 3; ++col)
+            r[row * 3 + col] = add(add(mul(r0[row * 3], u[col]), mul(r0[row * 3 + 1], u[3 + col])),
+                                   mul(r0[row * 3 + 2], u[6 + col]));
     float ls[3];
 #pragma unroll
     for (int k = 0; k < 3; ++k) {

@@ -603,13 +603,14 @@ fn morton_order_matches_cpu<B: Backend>(backend: &B) {
     }
 }
 
-/// `decimate_prepare`: mass relative, covariance entries relative to the largest variance,
-/// ln det relative (it is a sum of the log scales: exact up to the order of two additions).
+/// `decimate_prepare`: mass, variances relative, covariance entries relative to the largest
+/// variance, quaternion components absolute.
 const DECIMATE_PREPARE_TOLERANCE: f64 = 1e-5;
 /// `decimate_candidates`: a cost may differ from the CPU's by this fraction of the magnitude
-/// of its terms (½(w·|ln det Σ| + wᵢ·|ln det Σᵢ| + wⱼ·|ln det Σⱼ|) + the colour term) plus
-/// twice the CPU's own f32 error (its distance from the same formula in f64: a nearly
-/// singular merged covariance makes ln det ill-conditioned on every backend).
+/// of its terms (½w(|ln det Sₘ| + a·|ln det Sᵢ| + b·|ln det Sⱼ|) + the colour term, S the
+/// regularised matrices over t) plus twice the larger of the CPU's own f32 error (its
+/// distance from the same formula in f64) and the a-priori bound of `merge_cost_f64` (what
+/// rounding the merged covariance's entries, however it is contracted, can move ln det Sₘ).
 const DECIMATE_COST_TOLERANCE: f64 = 1e-4;
 /// `decimate_merge`: covariance entries, relative to the largest variance of the group.
 const DECIMATE_COVARIANCE_TOLERANCE: f64 = 1e-4;
@@ -644,10 +645,40 @@ impl DecimateScene {
     }
 }
 
+/// Angles (radians) between the two flat splats of a pair (kinds 10 and 11 of
+/// `decimate_scene`).
+const FLAT_PAIR_ANGLES: [f32; 7] = [0.0, 1e-4, 1e-3, 1e-2, 0.1, 0.5, 1.5707964];
+
+/// Quaternion `q` (w, x, y, z) turned by `angle` about the unit axis `u`: r(u, angle) ⊗ q.
+fn turned(q: [f32; 4], u: [f32; 3], angle: f32) -> [f32; 4] {
+    let (s, c) = (0.5 * angle).sin_cos();
+    let p = [c, s * u[0], s * u[1], s * u[2]];
+    [
+        p[0] * q[0] - p[1] * q[1] - p[2] * q[2] - p[3] * q[3],
+        p[0] * q[1] + p[1] * q[0] + p[2] * q[3] - p[3] * q[2],
+        p[0] * q[2] - p[1] * q[3] + p[2] * q[0] + p[3] * q[1],
+        p[0] * q[3] + p[1] * q[2] - p[2] * q[1] + p[3] * q[0],
+    ]
+}
+
+/// A random unit vector.
+fn unit_vector(rng: &mut Rng) -> [f32; 3] {
+    loop {
+        let v = [rng.signed(), rng.signed(), rng.signed()];
+        let norm = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+        if norm > 0.1 && norm <= 1.0 {
+            return v.map(|x| x / norm);
+        }
+    }
+}
+
 /// A seeded scene of `n` splats: positions spread over 10 m (offset by 1000 m when `far`),
 /// log scales in −7..1, opacity logits in −5..8, colours in −1.5..1.5; among them spheres
 /// (equal scales), flat splats (one axis at −7), splats at the previous one's position,
-/// exact copies of the previous splat and zero quaternions.
+/// exact copies of the previous splat, zero quaternions, and the near-singular cases of
+/// kernels/NOTES.md (session 6): near-flat splats with variance ratios 1e5–1e7 (kind 9),
+/// each followed by a copy turned by one of `FLAT_PAIR_ANGLES` and moved by 1 % of its
+/// largest scale (kind 10) and by a flatter splat at its position, turned likewise (kind 11).
 fn decimate_scene(rng: &mut Rng, n: usize, dim: usize, far: bool) -> DecimateScene {
     let offset = if far {
         [1000.0, -1000.0, 500.0]
@@ -664,7 +695,7 @@ fn decimate_scene(rng: &mut Rng, n: usize, dim: usize, far: bool) -> DecimateSce
     };
     let scale = |rng: &mut Rng| (rng.uniform() * 8.0 - 7.0) as f32;
     for i in 0..n {
-        let kind = i % 9;
+        let kind = i % 12;
         let mut p = [0f32; 3];
         for k in 0..3 {
             p[k] = offset[k] + rng.signed() * 5.0;
@@ -677,7 +708,36 @@ fn decimate_scene(rng: &mut Rng, n: usize, dim: usize, far: bool) -> DecimateSce
         match kind {
             1 => l = [l[0]; 3],
             2 => l = [l[0].max(-1.0), l[1].max(-1.0), -7.0],
+            9 | 11 => {
+                // Variance ratio 1e5..1e7 between the largest and the smallest axis.
+                let ratio = 5.0 + 2.0 * rng.uniform() as f32;
+                let half = 0.5 * ratio * std::f32::consts::LN_10;
+                let big = (rng.uniform() * 5.0 - 4.0) as f32;
+                l = [big, big - 0.5 * rng.uniform() as f32, big - half];
+            }
             _ => {}
+        }
+        if i > 0 && (kind == 10 || kind == 11) {
+            let angle = FLAT_PAIR_ANGLES[(i / 12) % FLAT_PAIR_ANGLES.len()];
+            let prev = [
+                s.rotations[(i - 1) * 4],
+                s.rotations[(i - 1) * 4 + 1],
+                s.rotations[(i - 1) * 4 + 2],
+                s.rotations[(i - 1) * 4 + 3],
+            ];
+            let axis = unit_vector(rng);
+            q = turned(prev, axis, angle);
+            let prev_p = &s.positions[(i - 1) * 3..i * 3];
+            if kind == 10 {
+                l.copy_from_slice(&s.log_scales[(i - 1) * 3..i * 3]);
+                let step = 0.01 * l[0].exp();
+                let dir = unit_vector(rng);
+                for k in 0..3 {
+                    p[k] = prev_p[k] + step * dir[k];
+                }
+            } else {
+                p.copy_from_slice(prev_p);
+            }
         }
         let o = (rng.uniform() * 13.0 - 5.0) as f32;
         let c: Vec<f32> = (0..dim).map(|_| rng.signed() * 1.5).collect();
@@ -704,7 +764,7 @@ fn decimate_scene(rng: &mut Rng, n: usize, dim: usize, far: bool) -> DecimateSce
 fn decimate_prepare_matches_cpu<B: Backend>(backend: &B) {
     let name = backend.name();
     let mut rng = Rng::new(21);
-    let mut worst = [0f64; 3];
+    let mut worst = [0f64; 4];
     for (n, far) in [
         (0, false),
         (1, false),
@@ -732,24 +792,37 @@ fn decimate_prepare_matches_cpu<B: Backend>(backend: &B) {
             let covariance = (1..7)
                 .map(|k| (f64::from(g[k]) - f64::from(w[k])).abs() / variance)
                 .fold(0.0, f64::max);
-            let log_det =
-                (f64::from(g[7]) - f64::from(w[7])).abs() / f64::from(w[7].abs()).max(1.0);
-            for (k, e) in [mass, covariance, log_det].into_iter().enumerate() {
+            let variances = (7..10)
+                .map(|k| (f64::from(g[k]) - f64::from(w[k])).abs() / f64::from(w[k]))
+                .fold(0.0, f64::max);
+            let quaternion = (10..14)
+                .map(|k| (f64::from(g[k]) - f64::from(w[k])).abs())
+                .fold(0.0, f64::max);
+            for (k, e) in [mass, covariance, variances, quaternion]
+                .into_iter()
+                .enumerate()
+            {
                 assert!(e <= DECIMATE_PREPARE_TOLERANCE, "{case} (error {e})");
                 worst[k] = worst[k].max(e);
             }
         }
     }
     eprintln!(
-        "{name}: decimate_prepare: largest relative differences: mass {:.2e}, covariance {:.2e}, ln det {:.2e}",
-        worst[0], worst[1], worst[2]
+        "{name}: decimate_prepare: largest relative differences: mass {:.2e}, covariance {:.2e}, variances {:.2e}, quaternion {:.2e}",
+        worst[0], worst[1], worst[2], worst[3]
     );
 }
 
-/// `merge_cost` of splats i and j in f64 (from the same f32 inputs), and the magnitude of
-/// its terms.
-fn merge_cost_f64(scene: &DecimateScene, prepared: &[f32], i: usize, j: usize) -> (f64, f64) {
+/// `merge_cost` of splats i and j in f64 (from the same f32 inputs): (value, magnitude of
+/// its terms, a-priori bound on the f32 error). The bound is first order: rounding moves
+/// each entry of Sₘ = Σₘ/t + κI by at most 6ε of the sum of its terms' magnitudes (three
+/// products, two sums, the division; a fused multiply-add only drops roundings) and the
+/// LDLᵀ adds a backward error of 6ε·√(sₐₐ s_bb); ln det Sₘ then moves by ≤ Σ |S⁻¹|ₐ_b·ΔSₐ_b;
+/// the logs and their weighted difference add 4ε of the magnitude of their terms.
+fn merge_cost_f64(scene: &DecimateScene, prepared: &[f32], i: usize, j: usize) -> (f64, f64, f64) {
     let f = |v: f32| f64::from(v);
+    let kappa = f(cpu::decimate::DET_FLOOR);
+    let eps = f(f32::EPSILON);
     let (pi, pj) = (
         &prepared[i * PREPARED..][..PREPARED],
         &prepared[j * PREPARED..][..PREPARED],
@@ -760,35 +833,70 @@ fn merge_cost_f64(scene: &DecimateScene, prepared: &[f32], i: usize, j: usize) -
     let d: Vec<f64> = (0..3)
         .map(|k| f(scene.positions[i * 3 + k]) - f(scene.positions[j * 3 + k]))
         .collect();
-    let c: Vec<f64> = [
-        (1, 0, 0),
-        (2, 0, 1),
-        (3, 0, 2),
-        (4, 1, 1),
-        (5, 1, 2),
-        (6, 2, 2),
-    ]
-    .iter()
-    .map(|&(k, x, y)| a * f(pi[k]) + b * f(pj[k]) + a * b * d[x] * d[y])
-    .collect();
-    let det = c[0] * (c[3] * c[5] - c[4] * c[4]) - c[1] * (c[1] * c[5] - c[4] * c[2])
-        + c[2] * (c[1] * c[4] - c[3] * c[2]);
-    let log_det = det.max(1e-300).ln();
+    let pairs = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)];
+    let c: Vec<f64> = pairs
+        .iter()
+        .enumerate()
+        .map(|(k, &(x, y))| a * f(pi[k + 1]) + b * f(pj[k + 1]) + a * b * d[x] * d[y])
+        .collect();
+    let sizes: Vec<f64> = pairs
+        .iter()
+        .enumerate()
+        .map(|(k, &(x, y))| {
+            a * f(pi[k + 1]).abs() + b * f(pj[k + 1]).abs() + (a * b * d[x] * d[y]).abs()
+        })
+        .collect();
+    let t = (c[0] + c[3] + c[5]) / 3.0;
+    let full = |v: &[f64]| [v[0], v[1], v[2], v[1], v[3], v[4], v[2], v[4], v[5]];
+    let mut sv = c.iter().map(|x| x / t).collect::<Vec<_>>();
+    sv[0] += kappa;
+    sv[3] += kappa;
+    sv[5] += kappa;
+    let s = full(&sv);
+    let det = s[0] * (s[4] * s[8] - s[5] * s[7]) - s[1] * (s[3] * s[8] - s[5] * s[6])
+        + s[2] * (s[3] * s[7] - s[4] * s[6]);
+    // S⁻¹ by cofactors (S ≥ κI: well inside f64).
+    let cof = |r: usize, c: usize| {
+        let (r0, r1) = ([1, 0, 0][r], [2, 2, 1][r]);
+        let (c0, c1) = ([1, 0, 0][c], [2, 2, 1][c]);
+        s[r0 * 3 + c0] * s[r1 * 3 + c1] - s[r0 * 3 + c1] * s[r1 * 3 + c0]
+    };
+    let delta = full(&sizes);
+    let mut sensitivity = 0.0;
+    for r in 0..3 {
+        for col in 0..3 {
+            let inverse = (cof(col, r) / det).abs();
+            let entry =
+                6.0 * eps * delta[r * 3 + col] / t + 6.0 * eps * (s[r * 4] * s[col * 4]).sqrt();
+            sensitivity += inverse * entry;
+        }
+    }
+    let merged = det.ln();
+    let own = |p: &[f32]| -> f64 {
+        (7..10)
+            .map(|k| (f(p[k]) / t).min(f(cpu::decimate::MAX_VARIANCE_RATIO)) + kappa)
+            .map(f64::ln)
+            .sum()
+    };
+    let (li, lj) = (own(pi), own(pj));
     let dim = scene.dim;
     let colour: f64 = (0..dim)
         .map(|k| (f(scene.colors[i * dim + k]) - f(scene.colors[j * dim + k])).powi(2))
         .sum();
     let colour_term = wi * wj / w * colour;
-    let value = 0.5 * (w * log_det - wi * f(pi[7]) - wj * f(pj[7])) + colour_term;
-    let magnitude =
-        0.5 * (w * log_det.abs() + wi * f(pi[7]).abs() + wj * f(pj[7]).abs()) + colour_term;
-    (value, magnitude)
+    let value = (0.5 * w * (merged - a * li - b * lj)).max(0.0) + colour_term;
+    let magnitude = 0.5 * w * (merged.abs() + a * li.abs() + b * lj.abs()) + colour_term;
+    // Plus the roundings of the three logs and of their combination.
+    let combination = 4.0 * eps * (merged.abs() + a * li.abs() + b * lj.abs());
+    (value, magnitude, 0.5 * w * (sensitivity + combination))
 }
 
 fn decimate_candidates_matches_cpu<B: Backend>(backend: &B) {
     let name = backend.name();
     let mut rng = Rng::new(22);
     let (mut worst, mut near_ties, mut slots) = (0f64, 0, 0);
+    // The CPU's own f32 error over the a-priori bound, at its largest.
+    let worst_bound = std::cell::Cell::new(0f64);
     for (n, dim, window, far) in [
         (0, 3, 8, false),
         (1, 3, 8, false),
@@ -847,8 +955,14 @@ fn decimate_candidates_matches_cpu<B: Backend>(backend: &B) {
         };
         // What a cost of the pair (i, j) may differ by.
         let tolerance = |i: usize, j: usize| {
-            let (exact, magnitude) = merge_cost_f64(&scene, &prepared, i, j);
-            DECIMATE_COST_TOLERANCE * magnitude + 2.0 * (f64::from(cpu_cost(i, j)) - exact).abs()
+            let (exact, magnitude, bound) = merge_cost_f64(&scene, &prepared, i, j);
+            let cpu_error = (f64::from(cpu_cost(i, j)) - exact).abs();
+            worst_bound.set(
+                worst_bound
+                    .get()
+                    .max(cpu_error / bound.max(f64::MIN_POSITIVE)),
+            );
+            DECIMATE_COST_TOLERANCE * magnitude + 2.0 * cpu_error.max(bound)
         };
         for i in 0..n {
             let row = i * CANDIDATES..(i + 1) * CANDIDATES;
@@ -895,13 +1009,16 @@ fn decimate_candidates_matches_cpu<B: Backend>(backend: &B) {
         }
     }
     eprintln!(
-        "{name}: decimate_candidates: {slots} candidates, {near_ties} partners differ at near-ties, largest cost difference {worst:.3} of its tolerance"
+        "{name}: decimate_candidates: {slots} candidates, {near_ties} partners differ at near-ties, largest cost difference {worst:.3} of its tolerance; the CPU's f32 error at most {:.3} of the a-priori bound",
+        worst_bound.get()
     );
 }
 
 /// Offsets and members of `groups` groups of 1..=4 random members of `n` splats, with an
-/// index ≥ n now and then, a group of splats at one position, and (after `g` real groups)
-/// an empty group and one whose end offset lies past the member list.
+/// index ≥ n now and then, a group of splats at one position, the near-flat cases of
+/// `decimate_scene` (a kind-9 splat alone, or with its turned copy or its flatter
+/// neighbour), and (after `g` real groups) an empty group and one whose end offset lies past
+/// the member list.
 fn decimate_groups(rng: &mut Rng, n: usize, groups: usize, big: usize) -> (Vec<u32>, Vec<u32>) {
     let mut offsets = vec![0u32];
     let mut members = Vec::new();
@@ -910,6 +1027,15 @@ fn decimate_groups(rng: &mut Rng, n: usize, groups: usize, big: usize) -> (Vec<u
         offsets.push(members.len() as u32);
     }
     for gi in 0..groups {
+        if n >= 12 && (gi % 5 == 3 || gi % 5 == 4) {
+            let flat = 9 + 12 * ((gi / 5) % (n / 12));
+            members.push(flat as u32);
+            if gi % 5 == 4 {
+                members.push((flat + 1 + (gi / 5) % 2) as u32);
+            }
+            offsets.push(members.len() as u32);
+            continue;
+        }
         let size = 1 + rng.below(4) as usize;
         for k in 0..size {
             let m = if n > 0 && gi % 5 == 2 {
@@ -958,11 +1084,80 @@ fn covariance_f64(q: &[f32], l: &[f32]) -> [f64; 6] {
     [e(0, 0), e(0, 1), e(0, 2), e(1, 1), e(1, 2), e(2, 2)]
 }
 
+/// How far a one-member group's output (rotation `q`, log scales `l`, opacity logit `o`) is
+/// from its input splat m: (the largest |M − diag(v)|ₐ_b over 1e-4·√(vₐv_b) + 8ε·max(vₐ, v_b),
+/// M = Rᵀ Σ_out R in the input's frame R, v its variances: the check sees each axis at its
+/// own scale; the relative α difference, α clamped as the merge clamps it).
+fn lone_splat_error(scene: &DecimateScene, m: usize, q: &[f32], l: &[f32], o: f32) -> (f64, f64) {
+    let f = f64::from;
+    let eps = f(f32::EPSILON);
+    let out = covariance_f64(q, l);
+    let out = [
+        out[0], out[1], out[2], out[1], out[3], out[4], out[2], out[4], out[5],
+    ];
+    let qi = &scene.rotations[m * 4..][..4];
+    let li: Vec<f32> = scene.log_scales[m * 3..][..3]
+        .iter()
+        .map(|&x| x.max(cpu::decimate::MIN_LOG_SCALE))
+        .collect();
+    // The input's axes: the columns of its rotation (covariance_f64 of unit variances per
+    // axis gives r·rᵀ; take R itself from the quaternion).
+    let r = rotation_f64(qi);
+    let v: Vec<f64> = li.iter().map(|&x| (2.0 * f(x)).exp()).collect();
+    let mut error = 0f64;
+    for a in 0..3 {
+        for b in 0..3 {
+            let mut mab = 0.0;
+            for x in 0..3 {
+                for y in 0..3 {
+                    mab += r[x * 3 + a] * out[x * 3 + y] * r[y * 3 + b];
+                }
+            }
+            let want = if a == b { v[a] } else { 0.0 };
+            let tol = 1e-4 * (v[a] * v[b]).sqrt() + 8.0 * eps * v[a].max(v[b]);
+            error = error.max((mab - want).abs() / tol);
+        }
+    }
+    let sigmoid = |x: f64| 1.0 / (1.0 + (-x).exp());
+    let min_alpha = f(cpu::decimate::MIN_ALPHA);
+    let want = sigmoid(f(scene.opacities[m])).clamp(min_alpha, 1.0 - min_alpha);
+    let got = sigmoid(f(o));
+    // The merged opacity is mass / area of the merged axes: the same axes up to rounding.
+    (error, (got - want).abs() / want)
+}
+
+/// The rotation matrix (row-major, f64) of a quaternion (w, x, y, z), normalised; the
+/// identity for a zero one.
+fn rotation_f64(q: &[f32]) -> [f64; 9] {
+    let norm = q.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>().sqrt();
+    if norm == 0.0 {
+        return [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
+    }
+    let (w, x, y, z) = (
+        f64::from(q[0]) / norm,
+        f64::from(q[1]) / norm,
+        f64::from(q[2]) / norm,
+        f64::from(q[3]) / norm,
+    );
+    [
+        1.0 - 2.0 * (y * y + z * z),
+        2.0 * (x * y - w * z),
+        2.0 * (x * z + w * y),
+        2.0 * (x * y + w * z),
+        1.0 - 2.0 * (x * x + z * z),
+        2.0 * (y * z - w * x),
+        2.0 * (x * z - w * y),
+        2.0 * (y * z + w * x),
+        1.0 - 2.0 * (x * x + y * y),
+    ]
+}
+
 fn decimate_merge_matches_cpu<B: Backend>(backend: &B) {
     let name = backend.name();
     let mut rng = Rng::new(23);
-    // position, covariance, log scale, α, colour: largest error over its tolerance.
-    let mut worst = [0f64; 5];
+    // position, covariance, log scale, α, colour, lone splat's frame and opacity: largest
+    // error over its tolerance.
+    let mut worst = [0f64; 7];
     for (n, dim, groups, big, far) in [
         (0, 3, 3, 0, false),
         (1, 3, 2, 0, false),
@@ -1105,11 +1300,27 @@ fn decimate_merge_matches_cpu<B: Backend>(backend: &B) {
                 let (a, b) = (f(got.4[gi * dim + k]), f(want.4[gi * dim + k]));
                 check(4, (a - b).abs(), DECIMATE_MERGE_TOLERANCE * 1e-1, "colour");
             }
+            // A one-member group gives its splat back, small axes included.
+            let group = &members[(offsets[gi] as usize).min(members.len())
+                ..(offsets[gi + 1] as usize).min(members.len())];
+            if let [m] = group
+                && (*m as usize) < n
+            {
+                let m = *m as usize;
+                let (error, alpha_error) = lone_splat_error(&scene, m, q, gl, got.3[gi]);
+                check(5, error, 1.0, "lone splat's own frame");
+                check(
+                    6,
+                    alpha_error,
+                    DECIMATE_MERGE_TOLERANCE,
+                    "lone splat's opacity",
+                );
+            }
         }
     }
     eprintln!(
-        "{name}: decimate_merge: largest errors over their tolerances: position {:.3}, covariance {:.3}, log scale {:.3}, opacity {:.3}, colour {:.3}",
-        worst[0], worst[1], worst[2], worst[3], worst[4]
+        "{name}: decimate_merge: largest errors over their tolerances: position {:.3}, covariance {:.3}, log scale {:.3}, opacity {:.3}, colour {:.3}; one-member groups against their input: frame {:.3}, opacity {:.3}",
+        worst[0], worst[1], worst[2], worst[3], worst[4], worst[5], worst[6]
     );
 }
 

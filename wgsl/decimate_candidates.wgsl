@@ -33,8 +33,13 @@ fn merge_cost(a_row: u32, b_row: u32) -> f32 {
     let c3 = a * prepared[pa + 4u] + b * prepared[pb + 4u] + ab * d1 * d1;
     let c4 = a * prepared[pa + 5u] + b * prepared[pb + 5u] + ab * d1 * d2;
     let c5 = a * prepared[pa + 6u] + b * prepared[pb + 6u] + ab * d2 * d2;
-    let geometry = 0.5 * (w * log_det(c0, c1, c2, c3, c4, c5) - wi * prepared[pa + 7u]
-        - wj * prepared[pb + 7u]);
+    let merged = regularised_log_det(c0, c1, c2, c3, c4, c5);
+    let t = merged.y;
+    let li = splat_log_det(prepared[pa + 7u], prepared[pa + 8u], prepared[pa + 9u], t);
+    let lj = splat_log_det(prepared[pb + 7u], prepared[pb + 8u], prepared[pb + 9u], t);
+    let bound = 0.5 * w * (merged.x - a * li - b * lj);
+    // Floored at 0 (NaN stays NaN).
+    let geometry = select(bound, 0.0, bound < 0.0);
     var colour = 0.0;
     let dim = params.dim;
     let ca = a_row * dim;

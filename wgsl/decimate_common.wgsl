@@ -37,13 +37,14 @@ struct DecimateParams {
     pad1: u32,
 }
 
-const PREPARED: u32 = 8u;
+const PREPARED: u32 = 14u;
 const CANDIDATES: u32 = 4u;
 const NO_PARTNER: u32 = 0xffffffffu;
 const THOMSEN_P: f32 = 1.6075;
 const MIN_LOG_SCALE: f32 = -34.5;
 const MIN_MASS: f32 = 1e-30;
-const MIN_RELATIVE_DET: f32 = 1e-30;
+const DET_FLOOR: f32 = 1e-4;
+const MAX_VARIANCE_RATIO: f32 = 1e12;
 const MIN_ALPHA: f32 = 1e-6;
 const JACOBI_SWEEPS: u32 = 8u;
 const PI: f32 = 3.14159265358979323846;
@@ -80,18 +81,63 @@ fn ellipsoid_area(l_in: vec3<f32>) -> f32 {
     return 4.0 * PI * exp((m + log(sum / 3.0)) / THOMSEN_P);
 }
 
-// ln det of the symmetric matrix with upper triangle (xx, xy, xz, yy, yz, zz), scaled by
-// the mean diagonal t first.
-fn log_det(c0: f32, c1: f32, c2: f32, c3: f32, c4: f32, c5: f32) -> f32 {
+// ln det(c / t + κI), t = tr(c) / 3, of the symmetric matrix with upper triangle (xx, xy,
+// xz, yy, yz, zz), by LDLᵀ with every pivot floored at κ (`cpu::decimate`'s
+// regularised_log_det); returns (ln det, t).
+fn regularised_log_det(c0: f32, c1: f32, c2: f32, c3: f32, c4: f32, c5: f32) -> vec2<f32> {
     let t = max((c0 + c3 + c5) / 3.0, MIN_POSITIVE);
-    let s0 = c0 / t;
+    let s0 = c0 / t + DET_FLOOR;
     let s1 = c1 / t;
     let s2 = c2 / t;
-    let s3 = c3 / t;
+    let s3 = c3 / t + DET_FLOOR;
     let s4 = c4 / t;
-    let s5 = c5 / t;
-    let det = s0 * (s3 * s5 - s4 * s4) - s1 * (s1 * s5 - s4 * s2) + s2 * (s1 * s4 - s3 * s2);
-    return 3.0 * log(t) + log(max(det, MIN_RELATIVE_DET));
+    let s5 = c5 / t + DET_FLOOR;
+    let d0 = s0;
+    let l1 = s1 / d0;
+    let l2 = s2 / d0;
+    let d1 = max(s3 - s1 * l1, DET_FLOOR);
+    let e12 = s4 - s1 * l2;
+    let e22 = s5 - s2 * l2;
+    let d2 = max(e22 - e12 * (e12 / d1), DET_FLOOR);
+    return vec2<f32>(log(d0 * d1 * d2), t);
+}
+
+// ln det(Σ / t + κI) of a splat with variances v (`cpu::decimate`'s splat_log_det).
+fn splat_log_det(v0: f32, v1: f32, v2: f32, t: f32) -> f32 {
+    let f0 = min(v0 / t, MAX_VARIANCE_RATIO) + DET_FLOOR;
+    let f1 = min(v1 / t, MAX_VARIANCE_RATIO) + DET_FLOOR;
+    let f2 = min(v2 / t, MAX_VARIANCE_RATIO) + DET_FLOOR;
+    return log(f0 * f1 * f2);
+}
+
+// The rotation matrix (row-major) of a quaternion (w, x, y, z) after normalising it; the
+// identity for a zero quaternion (`cpu::decimate::rotation_matrix`).
+fn rotation_matrix(q: vec4<f32>) -> array<f32, 9> {
+    let norm = sqrt(q.x * q.x + q.y * q.y + q.z * q.z + q.w * q.w);
+    if (norm <= 0.0) {
+        return array<f32, 9>(1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0);
+    }
+    let w = q.x / norm;
+    let x = q.y / norm;
+    let y = q.z / norm;
+    let z = q.w / norm;
+    return array<f32, 9>(
+        1.0 - 2.0 * (y * y + z * z),
+        2.0 * (x * y - w * z),
+        2.0 * (x * z + w * y),
+        2.0 * (x * y + w * z),
+        1.0 - 2.0 * (x * x + z * z),
+        2.0 * (y * z - w * x),
+        2.0 * (x * z - w * y),
+        2.0 * (y * z + w * x),
+        1.0 - 2.0 * (x * x + y * y),
+    );
+}
+
+// Entry (a, b) of R diag(v) Rᵀ, R row-major.
+fn rotated_entry(r: array<f32, 9>, v: vec3<f32>, a: u32, b: u32) -> f32 {
+    return r[a * 3u] * v.x * r[b * 3u] + r[a * 3u + 1u] * v.y * r[b * 3u + 1u]
+        + r[a * 3u + 2u] * v.z * r[b * 3u + 2u];
 }
 
 // ln(α / (1 − α)).

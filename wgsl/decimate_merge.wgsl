@@ -4,12 +4,15 @@
 // may exceed one storage binding) and no invocation loops past llvmpipe's limit:
 //
 //   0  sizes[0] = max over groups of the clamped member count (for the host's slicing);
-//   1  mass and origin: the first valid member (index < n) and Σ mass (acc);
+//   1  mass, origin and frame: the first valid member (index < n), its position and unit
+//      quaternion q₀, and Σ mass (acc);
 //   2  mean about the origin, mass-weighted (acc);
-//   3  covariance about the mean (acc) and the mean colour (`out` = the colour rows);
+//   3  covariance about the mean in the frame R₀ = R(q₀) (acc): member m adds
+//      p·(Q diag(vₘ) Qᵀ + e eᵀ), Q = R(conj(q₀) ⊗ qₘ) (the identity for m = first),
+//      e = R₀ᵀ(xₘ − mean); and the mean colour (`out` = the colour rows);
 //   4  finish: eigen-decomposition (cyclic Jacobi on Σ / t), axes largest first (ties keep
-//      the lower index), det < 0 flips the third column, quaternion with w ≥ 0, log scales,
-//      opacity logit; results replace the group's accumulator;
+//      the lower index), det < 0 flips the third column, R = R₀·U, quaternion with w ≥ 0,
+//      log scales, opacity logit; results replace the group's accumulator;
 //   5  copy one result field into `out` (field 0 positions, 1 rotations, 2 log scales,
 //      3 opacities).
 //
@@ -19,7 +22,7 @@
 // starts the accumulators and zeroes the colour rows. Group g's members are
 // members[offsets[g] .. offsets[g + 1]], offsets clamped to the member list; indices >= n
 // are skipped. Accumulator row (ACC values): first valid member (NO_MEMBER when none yet),
-// Σ mass, origin (3), mean (3), covariance xx, xy, xz, yy, yz, zz; f32 values are stored
+// Σ mass, origin (3), mean (3), covariance xx, xy, xz, yy, yz, zz, q₀ (4); f32 values are stored
 // as their bits (u32), so the member index survives untouched.
 // DecimateParams read: n, dim, rows (groups owned), src_first, src_rows, first_pass,
 // members_len, member_base, member_count, phase, field.
@@ -35,7 +38,7 @@
 @group(0) @binding(7) var<storage, read_write> out: array<f32>;
 @group(0) @binding(8) var<storage, read_write> sizes: array<atomic<u32>>;
 
-const ACC: u32 = 16u;
+const ACC: u32 = 20u;
 const NO_MEMBER: u32 = 0xffffffffu;
 
 // Eigen-decomposition of the symmetric 3×3 `a` (row-major, overwritten; eigenvalues end on
@@ -78,6 +81,26 @@ fn jacobi_eigen(a: ptr<function, array<f32, 9>>, v: ptr<function, array<f32, 9>>
             }
         }
     }
+}
+
+// conj(p) ⊗ q: the rotation R(p)ᵀ·R(q) (`cpu::decimate::relative_quaternion`).
+fn relative_quaternion(p: vec4<f32>, q: vec4<f32>) -> vec4<f32> {
+    return vec4<f32>(
+        p.x * q.x + p.y * q.y + p.z * q.z + p.w * q.w,
+        p.x * q.y - p.y * q.x - p.z * q.w + p.w * q.z,
+        p.x * q.z + p.y * q.w - p.z * q.x - p.w * q.y,
+        p.x * q.w - p.y * q.z + p.z * q.y - p.w * q.x,
+    );
+}
+
+// q₀ of the group whose accumulator starts at `b`.
+fn frame_quaternion(b: u32) -> vec4<f32> {
+    return vec4<f32>(
+        bitcast<f32>(acc[b + 14u]),
+        bitcast<f32>(acc[b + 15u]),
+        bitcast<f32>(acc[b + 16u]),
+        bitcast<f32>(acc[b + 17u]),
+    );
 }
 
 // The unit quaternion (w, x, y, z), w >= 0, of a proper rotation matrix (row-major).
@@ -142,18 +165,27 @@ fn finish(b: u32) {
             order = array<u32, 3>(order[1], order[0], order[2]);
         }
     }
-    var r: array<f32, 9>;
+    var u: array<f32, 9>;
     for (var col = 0u; col < 3u; col++) {
         for (var row = 0u; row < 3u; row++) {
-            r[row * 3u + col] = vectors[row * 3u + order[col]];
+            u[row * 3u + col] = vectors[row * 3u + order[col]];
         }
     }
-    let det = r[0] * (r[4] * r[8] - r[5] * r[7]) - r[1] * (r[3] * r[8] - r[5] * r[6])
-        + r[2] * (r[3] * r[7] - r[4] * r[6]);
+    let det = u[0] * (u[4] * u[8] - u[5] * u[7]) - u[1] * (u[3] * u[8] - u[5] * u[6])
+        + u[2] * (u[3] * u[7] - u[4] * u[6]);
     if (det < 0.0) {
-        r[2] = -r[2];
-        r[5] = -r[5];
-        r[8] = -r[8];
+        u[2] = -u[2];
+        u[5] = -u[5];
+        u[8] = -u[8];
+    }
+    // Back to the world frame: R = R₀·U.
+    let r0 = rotation_matrix(frame_quaternion(b));
+    var r: array<f32, 9>;
+    for (var row = 0u; row < 3u; row++) {
+        for (var col = 0u; col < 3u; col++) {
+            r[row * 3u + col] = r0[row * 3u] * u[col] + r0[row * 3u + 1u] * u[3u + col]
+                + r0[row * 3u + 2u] * u[6u + col];
+        }
     }
     let log_scale = vec3<f32>(
         max(0.5 * log(max(values[order[0]] * t, 1e-30)), MIN_LOG_SCALE),
@@ -246,6 +278,9 @@ fn main(
                 acc[b + 2u] = bitcast<u32>(positions[lm * 3u]);
                 acc[b + 3u] = bitcast<u32>(positions[lm * 3u + 1u]);
                 acc[b + 4u] = bitcast<u32>(positions[lm * 3u + 2u]);
+                for (var k = 0u; k < 4u; k++) {
+                    acc[b + 14u + k] = bitcast<u32>(prepared[lm * PREPARED + 10u + k]);
+                }
             }
         }
         acc[b] = first;
@@ -284,6 +319,8 @@ fn main(
         return;
     }
     // Phase 3.
+    let q0 = frame_quaternion(b);
+    let r0 = rotation_matrix(q0);
     var c0 = bitcast<f32>(acc[b + 8u]);
     var c1 = bitcast<f32>(acc[b + 9u]);
     var c2 = bitcast<f32>(acc[b + 10u]);
@@ -301,12 +338,35 @@ fn main(
         let d0 = positions[lm * 3u] - origin.x - mean.x;
         let d1 = positions[lm * 3u + 1u] - origin.y - mean.y;
         let d2 = positions[lm * 3u + 2u] - origin.z - mean.z;
-        c0 += p * (prepared[row + 1u] + d0 * d0);
-        c1 += p * (prepared[row + 2u] + d0 * d1);
-        c2 += p * (prepared[row + 3u] + d0 * d2);
-        c3 += p * (prepared[row + 4u] + d1 * d1);
-        c4 += p * (prepared[row + 5u] + d1 * d2);
-        c5 += p * (prepared[row + 6u] + d2 * d2);
+        // R₀ᵀ d.
+        let e0 = r0[0] * d0 + r0[3] * d1 + r0[6] * d2;
+        let e1 = r0[1] * d0 + r0[4] * d1 + r0[7] * d2;
+        let e2 = r0[2] * d0 + r0[5] * d1 + r0[8] * d2;
+        let v = vec3<f32>(prepared[row + 7u], prepared[row + 8u], prepared[row + 9u]);
+        var own = array<f32, 6>(v.x, 0.0, 0.0, v.y, 0.0, v.z);
+        if (m != first) {
+            let qm = vec4<f32>(
+                prepared[row + 10u],
+                prepared[row + 11u],
+                prepared[row + 12u],
+                prepared[row + 13u],
+            );
+            let q = rotation_matrix(relative_quaternion(q0, qm));
+            own = array<f32, 6>(
+                rotated_entry(q, v, 0u, 0u),
+                rotated_entry(q, v, 0u, 1u),
+                rotated_entry(q, v, 0u, 2u),
+                rotated_entry(q, v, 1u, 1u),
+                rotated_entry(q, v, 1u, 2u),
+                rotated_entry(q, v, 2u, 2u),
+            );
+        }
+        c0 += p * (own[0] + e0 * e0);
+        c1 += p * (own[1] + e0 * e1);
+        c2 += p * (own[2] + e0 * e2);
+        c3 += p * (own[3] + e1 * e1);
+        c4 += p * (own[4] + e1 * e2);
+        c5 += p * (own[5] + e2 * e2);
         for (var k = 0u; k < dim; k++) {
             out[g * dim + k] += p * colors[lm * dim + k];
         }

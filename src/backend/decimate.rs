@@ -13,9 +13,11 @@
 use super::buffers::{Buffers, DeviceBuffer};
 use crate::Result;
 
-/// Values per prepared row: mass, the covariance's six upper-triangle entries (xx, xy, xz,
-/// yy, yz, zz) and the natural log of its determinant.
-pub const PREPARED: usize = 8;
+/// Values per prepared row: mass (0), the covariance's six upper-triangle entries (1..7: xx,
+/// xy, xz, yy, yz, zz), the three variances σ² along the splat's own axes (7..10) and its
+/// unit quaternion (10..14: w, x, y, z). The variances give a splat's ln det exactly and the
+/// quaternion the merge's frame (see [`super::cpu::decimate`] on conditioning).
+pub const PREPARED: usize = 14;
 
 /// Partners kept per splat by `decimate_candidates`.
 pub const CANDIDATES: usize = 4;
@@ -88,7 +90,8 @@ fn splat_count(
 pub trait Decimate: Buffers {
     /// For each splat, its prepared row: mass = sigmoid(opacity) · surface area of the
     /// ellipsoid of its standard deviations (Knud Thomsen, p = 1.6075), the covariance
-    /// R·diag(σ²)·Rᵀ of its normalised rotation, and ln det = 2·Σ log scale. Defined by
+    /// R·diag(σ²)·Rᵀ of its normalised rotation, the variances σ² and the normalised
+    /// quaternion. Defined by
     /// [`super::cpu::decimate::decimate_prepare`].
     fn decimate_prepare(
         &self,

@@ -20,8 +20,9 @@ const MAX_STEPS: u32 = 64;
 /// Colour values per row that `decimate_candidates` stages in shared memory and keeps in
 /// registers (`DEC_REG_DIM`); wider rows read the rest from global memory.
 const REG_DIM: usize = 48;
-/// Position (3) and prepared (8) values staged per row beside the colours.
-const STAGED_GEOMETRY: usize = 11;
+/// Position (3) and prepared (the first 10: mass, covariance, variances) values staged per
+/// row beside the colours.
+const STAGED_GEOMETRY: usize = 13;
 
 entry_points!(
     /// Entry points of `kernels/decimate.cu`.

@@ -50,7 +50,7 @@ const _: () = assert!(std::mem::size_of::<DecimateParams>() == 64);
 const ROW_GRANULE: usize = 64;
 
 /// Values per group accumulator of `decimate_merge.wgsl` (its `ACC`).
-const ACC: usize = 16;
+const ACC: usize = 20;
 
 /// Phases of `decimate_merge.wgsl`.
 const PHASE_SIZES: u32 = 0;
