@@ -391,15 +391,19 @@ pub(crate) fn compress(
 /// over its own box, runs one after another, so the manifest's offsets address them. The
 /// manifest carries the extras; chunks carry only the model.
 fn unit_scene(level: &Scene, runs: &[Vec<u32>]) -> Scene {
-    let mut order = Vec::with_capacity(runs.iter().map(Vec::len).sum());
-    for run in runs {
-        let positions: Vec<[f32; 3]> = run.iter().map(|&i| level.positions[i as usize]).collect();
-        order.extend(
+    use rayon::prelude::*;
+    let sorted: Vec<Vec<u32>> = runs
+        .par_iter()
+        .map(|run| {
+            let positions: Vec<[f32; 3]> =
+                run.iter().map(|&i| level.positions[i as usize]).collect();
             encode::order::morton(&positions)
                 .into_iter()
-                .map(|j| run[j as usize]),
-        );
-    }
+                .map(|j| run[j as usize])
+                .collect()
+        })
+        .collect();
+    let order = sorted.concat();
     let mut chunk = level.select(&order);
     chunk.extras = None;
     chunk

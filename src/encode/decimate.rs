@@ -76,7 +76,14 @@ pub fn coarser_levels<B: Backend>(
             total: None,
         });
         let start = std::time::Instant::now();
-        let next = decimate(backend, from, target, strategy)?;
+        let mut steps = Steps::default();
+        let next = decimate_timed(backend, from, target, strategy, &mut steps)?;
+        progress.event(Event::Note(&format!(
+            "decimate level {level}: {} → {} splats, {}",
+            from.len(),
+            next.len(),
+            steps.describe()
+        )));
         progress.event(Event::Finish {
             stage: &name,
             secs: start.elapsed().as_secs_f64(),
@@ -94,6 +101,17 @@ pub fn decimate<B: Backend>(
     target: usize,
     strategy: Strategy,
 ) -> Result<Scene> {
+    decimate_timed(backend, scene, target, strategy, &mut Steps::default())
+}
+
+/// [`decimate`], adding the seconds of each step to `steps`.
+fn decimate_timed<B: Backend>(
+    backend: &B,
+    scene: &Scene,
+    target: usize,
+    strategy: Strategy,
+    steps: &mut Steps,
+) -> Result<Scene> {
     scene.check_columns().map_err(Error::Scene)?;
     let mut current: Option<Scene> = None;
     loop {
@@ -102,7 +120,7 @@ pub fn decimate<B: Backend>(
             break;
         }
         let needed = now.len() - target.max(1);
-        let (next, removed) = generation(backend, now, needed, strategy)?;
+        let (next, removed) = generation(backend, now, needed, strategy, steps)?;
         let stalled = (removed as f64) < MIN_PROGRESS * needed as f64;
         current = Some(next);
         if stalled {
@@ -197,26 +215,68 @@ fn candidates<B: Backend>(
     Ok((costs, partners))
 }
 
+/// Seconds spent in each step of the generations of one level (the host steps are most of
+/// it: the kernels' share is `candidates` and `merge`, less their transfers).
+#[derive(Debug, Clone, Copy, Default)]
+struct Steps {
+    generations: usize,
+    /// Morton order and the sorted columns.
+    order: f64,
+    /// Colour rows, uploads, `decimate_prepare` and `decimate_candidates`, downloads.
+    candidates: f64,
+    /// Greedy disjoint pairs on the host.
+    pairs: f64,
+    /// The pairs' members gathered, uploaded and merged.
+    merge: f64,
+    /// The next generation's columns.
+    assemble: f64,
+}
+
+impl Steps {
+    fn describe(&self) -> String {
+        format!(
+            "{} generation(s): order {:.2} s, candidates {:.2} s, pairs {:.2} s, merge {:.2} s, \
+             assemble {:.2} s",
+            self.generations, self.order, self.candidates, self.pairs, self.merge, self.assemble
+        )
+    }
+}
+
 /// One generation: returns the merged scene (Morton order) and how many splats it removed.
 fn generation<B: Backend>(
     backend: &B,
     scene: &Scene,
     needed: usize,
     strategy: Strategy,
+    steps: &mut Steps,
 ) -> Result<(Scene, usize)> {
+    let mut clock = std::time::Instant::now();
+    let mut lap = || {
+        let secs = clock.elapsed().as_secs_f64();
+        clock = std::time::Instant::now();
+        secs
+    };
+    steps.generations += 1;
     let order = order::morton_with(backend, &scene.positions)?;
     let sorted = scene.select(&order);
     let n = sorted.len();
+    steps.order += lap();
     let (colors, dim) = colour_rows(&sorted);
     let (costs, partners) = candidates(backend, &sorted, &colors, dim)?;
+    drop(colors);
+    steps.candidates += lap();
     let slots = CANDIDATES;
     let groups = match strategy {
         Strategy::Adaptive => select_adaptive(&costs, &partners, slots, n, needed),
         Strategy::Uniform => select_uniform(&costs, &partners, slots, n, needed),
     };
     let removed = groups.len();
+    steps.pairs += lap();
     let merged = merge_groups(backend, &sorted, dim, &groups)?;
-    Ok((assemble(&sorted, &groups, merged), removed))
+    steps.merge += lap();
+    let next = assemble(&sorted, &groups, merged);
+    steps.assemble += lap();
+    Ok((next, removed))
 }
 
 /// A cost as a key that sorts like the float (finite costs only reach here).
@@ -237,25 +297,24 @@ type Group = [u32; 2];
 /// A splat in no group yet.
 const NONE: u32 = u32::MAX;
 
-/// Greedy disjoint pairs over `edges` (indices into the candidate rows), cheapest edge first,
+/// Greedy disjoint pairs over the edges `keys` (from [`edge_keys`]), cheapest edge first,
 /// until `quota` splats are removed. `group_of` holds each splat's group or [`NONE`].
 fn greedy(
-    costs: &[f32],
     partners: &[u32],
     slots: usize,
-    mut edges: Vec<u32>,
+    mut keys: Vec<u64>,
     quota: usize,
     group_of: &mut [u32],
     groups: &mut Vec<Group>,
 ) -> usize {
-    edges.par_sort_unstable_by_key(|&e| (cost_key(costs[e as usize]), e));
-    let ends = |e: u32| (e as usize / slots, partners[e as usize] as usize);
+    keys.par_sort_unstable();
     let mut made = 0;
-    for &e in &edges {
+    for &key in &keys {
         if made == quota {
             return made;
         }
-        let (i, j) = ends(e);
+        let e = key as u32 as usize;
+        let (i, j) = (e / slots, partners[e] as usize);
         if i == j || group_of[i] != NONE || group_of[j] != NONE {
             continue;
         }
@@ -267,16 +326,20 @@ fn greedy(
     made
 }
 
-/// The finite candidate edges of rows `rows`.
-fn edges_of(
+/// The finite candidate edges of rows `rows` (edge e: row e / slots, its candidate e % slots),
+/// each as the key (cost, e) in one u64, so that sorting the keys puts the cheapest first,
+/// ties by edge number, without looking the costs up again.
+fn edge_keys(
     costs: &[f32],
     partners: &[u32],
     slots: usize,
     rows: std::ops::Range<usize>,
-) -> Vec<u32> {
+) -> Vec<u64> {
     (rows.start * slots..rows.end * slots)
+        .into_par_iter()
+        .with_min_len(1 << 14)
         .filter(|&e| partners[e] != NO_PARTNER && costs[e].is_finite())
-        .map(|e| e as u32)
+        .map(|e| (cost_key(costs[e]) as u64) << 32 | e as u64)
         .collect()
 }
 
@@ -290,9 +353,8 @@ fn select_adaptive(
 ) -> Vec<Group> {
     let mut group_of = vec![NONE; n];
     let mut groups = Vec::with_capacity(needed.min(n / 2));
-    let edges = edges_of(costs, partners, slots, 0..n);
+    let edges = edge_keys(costs, partners, slots, 0..n);
     greedy(
-        costs,
         partners,
         slots,
         edges,
@@ -319,9 +381,8 @@ fn select_uniform(
         let end = (start + UNIFORM_BLOCK).min(n);
         let share = needed * end / n - needed * start / n;
         let quota = share + owed;
-        let edges = edges_of(costs, partners, slots, start..end);
+        let edges = edge_keys(costs, partners, slots, start..end);
         let made = greedy(
-            costs,
             partners,
             slots,
             edges,

@@ -327,6 +327,26 @@ fn radix_float_sort_orders_like_total_cmp() {
     assert_eq!(bits(&ours), bits(&values));
 }
 
+#[test]
+fn parallel_sort_and_binning_match_the_serial_reference() {
+    // Above PARALLEL_BINNING values: bins are counted and summed per bin in parallel.
+    let mut rng = Rng::new(21);
+    let mut values = normal_values(14, 150_000, 0.8, -1.0);
+    values.extend((0..100_000).map(|_| {
+        let u = rng.uniform() * 2.0 - 1.0;
+        (u * u * u * 3.0) as f32
+    }));
+    values.extend((0..20_000).map(|i| ((i * 7919) % 37) as f32 * 0.25));
+    assert!(values.len() > PARALLEL_BINNING);
+    assert_eq!(bits(&build(&values)), bits(&reference_build(&values)));
+
+    let keys: Vec<u32> = values.iter().map(|v| v.to_bits()).collect();
+    let (mut serial, mut parallel) = (keys.clone(), keys);
+    sort_keys(&mut serial, false);
+    sort_keys(&mut parallel, true);
+    assert_eq!(serial, parallel);
+}
+
 /// `cargo test --release --lib codebook::tests::timing -- --ignored --nocapture`
 #[test]
 #[ignore = "timing; run in release"]

@@ -24,6 +24,8 @@
 //! the run in Morton order). A leaf whose splats all have non-finite boxes (an overflowing
 //! scale) is bounded by its centres instead of by nothing.
 
+use rayon::prelude::*;
+
 use crate::scene::Scene;
 
 /// Tree nodes of at most this many splats are not split further (splat-transform's B-tree).
@@ -206,11 +208,17 @@ pub fn plan(levels: &[&Scene], chunking: Chunking) -> Result<Plan, String> {
     let shape = partition(&centres, &mut indices, &chunking);
     drop(centres);
 
+    // Each leaf's runs and bound are independent of the others: computed in parallel, then
+    // handed to the depth-first walk that numbers units, in leaf order.
+    let mut spans = Vec::new();
+    leaf_spans(&shape, &mut spans);
+    let leaves: Vec<LeafRuns> = spans
+        .par_iter()
+        .map(|&(start, end)| leaf_runs(levels, &base, &indices[start..end]))
+        .collect();
     let mut state = Assign {
-        levels,
-        base: &base,
         chunking,
-        indices: &indices,
+        leaves: leaves.into_iter(),
         units: Vec::new(),
         current: vec![None; levels.len()],
         next_index: vec![0; levels.len()],
@@ -257,15 +265,33 @@ fn partition(centres: &[[f32; 3]], indices: &mut [u32], chunking: &Chunking) -> 
 
 /// The axis of the centres' box with the largest extent (the first of equals) and the extent.
 fn largest_axis(centres: &[[f32; 3]], indices: &[u32]) -> (usize, f64) {
-    let mut min = [f32::INFINITY; 3];
-    let mut max = [f32::NEG_INFINITY; 3];
-    for &i in indices {
+    type MinMax = ([f32; 3], [f32; 3]);
+    let empty: MinMax = ([f32::INFINITY; 3], [f32::NEG_INFINITY; 3]);
+    let fold = |(mut min, mut max): MinMax, &i: &u32| {
         let p = centres[i as usize];
         for a in 0..3 {
             min[a] = min[a].min(p[a]);
             max[a] = max[a].max(p[a]);
         }
-    }
+        (min, max)
+    };
+    let join = |(a_min, a_max): MinMax, (b_min, b_max): MinMax| {
+        (
+            std::array::from_fn(|a| a_min[a].min(b_min[a])),
+            std::array::from_fn(|a| a_max[a].max(b_max[a])),
+        )
+    };
+    // Minimum and maximum do not depend on the order: the big nodes near the root are
+    // scanned in parallel, the many small ones below serially.
+    let (min, max): MinMax = if indices.len() > 1 << 16 {
+        indices
+            .par_iter()
+            .with_min_len(1 << 14)
+            .fold(|| empty, fold)
+            .reduce(|| empty, join)
+    } else {
+        indices.iter().fold(empty, fold)
+    };
     let mut best = (0, f64::NEG_INFINITY);
     for a in 0..3 {
         let e = max[a] as f64 - min[a] as f64;
@@ -276,12 +302,68 @@ fn largest_axis(centres: &[[f32; 3]], indices: &[u32]) -> (usize, f64) {
     best
 }
 
-/// The depth-first walk that fills the units and bounds the nodes.
-struct Assign<'a> {
-    levels: &'a [&'a Scene],
-    base: &'a [u64],
+/// The leaves of `shape` in depth-first order (`children[0]` first), as index ranges.
+fn leaf_spans(shape: &Shape, out: &mut Vec<(usize, usize)>) {
+    match shape {
+        Shape::Inner(children) => {
+            leaf_spans(&children[0], out);
+            leaf_spans(&children[1], out);
+        }
+        Shape::Leaf(start, end) => out.push((*start, *end)),
+    }
+}
+
+/// One manifest leaf before units are assigned: its bound and, per level present, the run of
+/// that level's splats (indices into the level's scene, ascending).
+struct LeafRuns {
+    bound: Bound,
+    runs: Vec<(usize, Vec<u32>)>,
+}
+
+/// The runs and bound of the leaf holding `members` (global splat numbers).
+fn leaf_runs(levels: &[&Scene], base: &[u64], members: &[u32]) -> LeafRuns {
+    let mut members = members.to_vec();
+    members.sort_unstable();
+    let mut runs = Vec::new();
+    let mut bound = Bound::EMPTY;
+    let mut centres = Bound::EMPTY;
+    let mut rest = &members[..];
+    for (level, scene) in levels.iter().enumerate() {
+        let end = rest.partition_point(|&g| (g as u64) < base[level + 1]);
+        let (run, after) = rest.split_at(end);
+        rest = after;
+        if run.is_empty() {
+            continue;
+        }
+        let local: Vec<u32> = run
+            .iter()
+            .map(|&g| (g as u64 - base[level]) as u32)
+            .collect();
+        for &i in &local {
+            let i = i as usize;
+            let p = scene.positions[i];
+            let centre = Bound {
+                min: p.map(f64::from),
+                max: p.map(f64::from),
+            };
+            centres = centres.union(&centre);
+            if let Some(b) = splat_box(p, scene.rotations[i], scene.log_scales[i]) {
+                bound = bound.union(&b);
+            }
+        }
+        runs.push((level, local));
+    }
+    if bound.is_empty() {
+        bound = centres;
+    }
+    LeafRuns { bound, runs }
+}
+
+/// The depth-first walk that fills the units and bounds the inner nodes.
+struct Assign {
     chunking: Chunking,
-    indices: &'a [u32],
+    /// The leaves' runs, consumed in depth-first order.
+    leaves: std::vec::IntoIter<LeafRuns>,
     units: Vec<Unit>,
     /// Each level's open unit (index into `units`).
     current: Vec<Option<usize>>,
@@ -289,7 +371,7 @@ struct Assign<'a> {
     next_index: Vec<usize>,
 }
 
-impl Assign<'_> {
+impl Assign {
     fn build(&mut self, shape: &Shape) -> Node {
         match shape {
             Shape::Inner(children) => {
@@ -301,47 +383,19 @@ impl Assign<'_> {
                     children: Box::new([left, right]),
                 }
             }
-            Shape::Leaf(start, end) => self.leaf(&self.indices[*start..*end]),
-        }
-    }
-
-    fn leaf(&mut self, members: &[u32]) -> Node {
-        let mut members = members.to_vec();
-        members.sort_unstable();
-        let mut lods = Vec::new();
-        let mut bound = Bound::EMPTY;
-        let mut centres = Bound::EMPTY;
-        let mut rest = &members[..];
-        for level in 0..self.levels.len() {
-            let end = rest.partition_point(|&g| (g as u64) < self.base[level + 1]);
-            let (run, after) = rest.split_at(end);
-            rest = after;
-            if run.is_empty() {
-                continue;
-            }
-            let scene = self.levels[level];
-            let local: Vec<u32> = run
-                .iter()
-                .map(|&g| (g as u64 - self.base[level]) as u32)
-                .collect();
-            for &i in &local {
-                let i = i as usize;
-                let p = scene.positions[i];
-                let centre = Bound {
-                    min: p.map(f64::from),
-                    max: p.map(f64::from),
-                };
-                centres = centres.union(&centre);
-                if let Some(b) = splat_box(p, scene.rotations[i], scene.log_scales[i]) {
-                    bound = bound.union(&b);
+            Shape::Leaf(..) => {
+                let leaf = self.leaves.next().expect("one LeafRuns per leaf");
+                let lods = leaf
+                    .runs
+                    .into_iter()
+                    .map(|(level, run)| (level as u32, self.append(level, run)))
+                    .collect();
+                Node::Leaf {
+                    bound: leaf.bound,
+                    lods,
                 }
             }
-            lods.push((level as u32, self.append(level, local)));
         }
-        if bound.is_empty() {
-            bound = centres;
-        }
-        Node::Leaf { bound, lods }
     }
 
     /// Appends a run to `level`'s open unit; closes the unit when it outgrows a file.
