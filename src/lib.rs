@@ -47,6 +47,8 @@ pub mod eval;
 #[doc(hidden)]
 pub mod formats;
 #[doc(hidden)]
+pub mod render;
+#[doc(hidden)]
 pub mod sample;
 #[doc(hidden)]
 pub mod scene;
@@ -61,14 +63,19 @@ pub use api::{
     Options, Report, SceneStatus, SceneSummary, UnitReport, WorkerCounts, batch, compress_file,
     decode_file, decode_file_lod, devices, evaluate, evaluate_lod, inspect, inspect_lod,
 };
+pub use api::{
+    MeanQuality, RenderBackend, RenderEvaluation, RenderOptions, ViewQuality, evaluate_render,
+};
 pub use backend::select::{Choice as BackendChoice, PassedOver};
 pub use backend::{AdapterReport, CudaDeviceReport};
 pub use encode::Order;
+pub use encode::Quality;
 pub use encode::decimate::Strategy as DecimateStrategy;
 pub use encode::plas::{PlasOptions, Quality as PlasQuality};
 pub use error::{Error, Result};
 pub use eval::{Evaluation, Sizes};
 pub use formats::{Format, WriteOptions, WriteReport};
 pub use progress::{Event, Progress};
+pub use render::Kernel as RenderKernel;
 pub use scene::{Sanitized, Scene};
 pub use stats::Stats;

@@ -4,6 +4,8 @@
 //! - `src/encode/` names no file format (`formats`): it ends at `Encoded`.
 //! - `src/formats/` names no backend: writers take encoded values, not devices.
 //! - `src/backend/` names neither formats nor the encoder's drivers' callers (`api`).
+//! - `src/render/` draws a `Scene`: it names neither formats, the encoder, `eval` nor the
+//!   front ends (it may open a wgpu device through `backend::wgpu`).
 //! - Only the front ends (`src/cli/`, and `src/lib.rs`) name the entry-point module `api`.
 
 use std::path::{Path, PathBuf};
@@ -80,9 +82,28 @@ fn backends_name_neither_formats_nor_front_ends() {
 }
 
 #[test]
+fn the_renderer_draws_scenes_only() {
+    let found = offences(
+        "render",
+        &[
+            "crate::formats",
+            "crate::encode",
+            "crate::eval",
+            "crate::api",
+            "crate::cli",
+        ],
+    );
+    assert!(
+        found.is_empty(),
+        "render/ takes a Scene and returns pictures:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
 fn only_front_ends_call_the_entry_points() {
     let mut found = Vec::new();
-    for layer in ["encode", "formats", "backend", "eval"] {
+    for layer in ["encode", "formats", "backend", "eval", "render"] {
         found.extend(offences(layer, &["crate::api"]));
     }
     assert!(found.is_empty(), "{}", found.join("\n"));

@@ -69,7 +69,7 @@ fn find_splat_transform_latest() -> Result<Option<PathBuf>, String> {
 }
 
 /// splat-transform 3.10.2, or `None` after recording a skip.
-fn splat_transform_or_skip(test: &str) -> Option<PathBuf> {
+pub(crate) fn splat_transform_or_skip(test: &str) -> Option<PathBuf> {
     match find_splat_transform_latest() {
         Ok(Some(tool)) => Some(tool),
         Ok(None) => {
@@ -85,7 +85,7 @@ fn splat_transform_or_skip(test: &str) -> Option<PathBuf> {
 }
 
 /// What the browser harness needs, found on disk.
-struct Browser {
+pub(crate) struct Browser {
     /// `node_modules` holding playcanvas, playwright-core and pngjs.
     modules: PathBuf,
     /// Node for the harness: `node` on PATH, else the pinned Node 22.
@@ -128,7 +128,7 @@ fn find_browser() -> Result<Browser, String> {
 
 /// The browser harness, or `None` after recording a skip (a failure under
 /// `SPLATPRESS_REQUIRE_BROWSER=1`).
-fn browser_or_skip(test: &str) -> Option<Browser> {
+pub(crate) fn browser_or_skip(test: &str) -> Option<Browser> {
     let required = std::env::var("SPLATPRESS_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
     match find_browser() {
         Ok(browser) => Some(browser),
@@ -141,7 +141,7 @@ fn browser_or_skip(test: &str) -> Option<Browser> {
 }
 
 /// Runs `tests/browser/render.mjs` on `config` (written to `out/config.json`); returns its result.
-fn run_harness(browser: &Browser, out: &Path, mut config: Value) -> Value {
+pub(crate) fn run_harness(browser: &Browser, out: &Path, mut config: Value) -> Value {
     config["modules"] = json!(browser.modules);
     config["chromium"] = json!(CHROMIUM);
     config["outDir"] = json!(out);
@@ -161,7 +161,7 @@ fn run_harness(browser: &Browser, out: &Path, mut config: Value) -> Value {
 }
 
 /// A fresh output folder under the browser folder: `target/browser/<name>`.
-fn fresh_out(name: &str) -> PathBuf {
+pub(crate) fn fresh_out(name: &str) -> PathBuf {
     let out = browser_dir().join(name);
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(out.join("inputs")).expect("create the harness output folder");

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::backends::Backends;
 use super::lod::{LodOptions, LodReport};
 use crate::backend::select::{Choice, PassedOver};
-use crate::encode::{self, Encoded, Order};
+use crate::encode::{self, Encoded, Order, Quality};
 use crate::formats::{self, Format, WriteOptions, WriteReport};
 use crate::progress::{Event, Progress};
 use crate::scene::Sanitized;
@@ -34,6 +34,9 @@ pub struct Options {
     pub seed: u64,
     /// Texel order: Morton (fast) or PLAS (smaller files, slower).
     pub order: Order,
+    /// How much of the error margin over splat-transform to spend on size: `Max` (the
+    /// default, today's codes) keeps half its RMS error; `Small` goes to just under it.
+    pub quality: Quality,
     /// Where the kernels run; `Auto` falls back to the next backend on failure.
     pub backend: Choice,
     /// The CUDA device (an ordinal among those `CUDA_VISIBLE_DEVICES` leaves) when CUDA runs.
@@ -78,6 +81,7 @@ impl Default for Options {
             sh_bands: encode.sh_bands,
             seed: encode.seed,
             order: encode.order,
+            quality: encode.quality,
             backend: Choice::Auto,
             cuda_device: 0,
             write: WriteOptions::default(),
@@ -95,6 +99,7 @@ impl Options {
             sh_bands: self.sh_bands,
             seed: self.seed,
             order: self.order,
+            quality: self.quality,
         }
     }
 }

@@ -10,6 +10,7 @@ mod devices;
 mod evaluate;
 mod inspect;
 mod lod;
+mod render_eval;
 
 pub use batch::{
     BatchOptions, SceneSummary, Status as SceneStatus, Summary as BatchSummary,
@@ -21,6 +22,9 @@ pub use devices::{BackendStatus, CudaDevices, CudaRequirement, Devices, devices}
 pub use evaluate::{evaluate, evaluate_lod};
 pub use inspect::{Info, LodInfo, inspect, inspect_lod};
 pub use lod::{LodOptions, LodReport, UnitReport};
+pub use render_eval::{
+    MeanQuality, RenderBackend, RenderEvaluation, RenderOptions, ViewQuality, evaluate_render,
+};
 
 use std::path::Path;
 

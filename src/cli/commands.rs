@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::{
     DecimateStrategy, Devices, Error, Info, Input, LodOptions, Options, Order, PlasOptions,
-    PlasQuality, Report, Result, WriteOptions,
+    PlasQuality, Quality, Report, Result, WriteOptions,
 };
 use clap::CommandFactory;
 use serde::Serialize;
@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::progress::Reporter;
 use super::{
     Cli, CompressArgs, DecimateArg, EncodeArgs, Failure, LodArgs, OrderArg, PlasQualityArg,
-    SampleArgs,
+    QualityArg, SampleArgs,
 };
 
 /// Default lossless WebP effort (see BENCHMARKS.md for the size/time trade-off).
@@ -113,6 +113,11 @@ pub fn options(args: &EncodeArgs) -> Result<Options, Failure> {
         sh_bands: args.sh_bands,
         seed: args.seed,
         order: order(args.order, args.plas_quality),
+        quality: match args.quality {
+            QualityArg::Max => Quality::Max,
+            QualityArg::Balanced => Quality::Balanced,
+            QualityArg::Small => Quality::Small,
+        },
         backend: args.backend,
         write: WriteOptions {
             webp_effort: args.webp_effort,

@@ -4,6 +4,7 @@
 mod batch;
 mod commands;
 mod progress;
+mod render;
 
 use std::path::PathBuf;
 
@@ -64,7 +65,8 @@ enum Command {
         #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(3..=4))]
         spz_version: u8,
     },
-    /// Measure what compression lost: per-attribute errors of COMPRESSED against ORIGINAL.
+    /// Measure what compression lost: per-attribute errors of COMPRESSED against ORIGINAL, or
+    /// with --render PSNR and SSIM of their renders (and pictures with --images).
     Eval {
         /// The source scene.
         original: PathBuf,
@@ -78,6 +80,8 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        render: render::RenderArgs,
     },
     /// Summarise a scene: count, SH bands, bounds, ranges, non-finite values; SOG conformance.
     Info {
@@ -149,7 +153,7 @@ const BATCH_ABOUT: &str = "Compress many scenes into OUTPUT_DIR: every scene und
 manifest lists, or one scene.\n\n\
 A manifest has one scene a line: a path (relative to the manifest), or a JSON object with \
 \"input\", optionally \"output\" (relative to OUTPUT_DIR) and any of \"seed\", \
-\"sh_iterations\", \"sh_bands\", \"order\", \"plas_quality\", \"webp_effort\", which \
+\"sh_iterations\", \"sh_bands\", \"order\", \"plas_quality\", \"webp_effort\", \"quality\", which \
 override the options below for that scene:\n\n\
     scenes/garden.ply\n\
     {\"input\": \"scenes/bike.ply\", \"output\": \"bike-small.sog\", \"sh_bands\": 1}\n\n\
@@ -290,6 +294,13 @@ struct EncodeArgs {
     /// PLAS schedule: fast (fewer passes), default, or best (slowest, smallest). With --order plas.
     #[arg(long, value_enum, default_value_t = PlasQualityArg::Default)]
     plas_quality: PlasQualityArg,
+    /// Error against size: max (the default: positions, rotations and opacity rounded to the
+    /// nearest code, half splat-transform's RMS error, files no larger than its), balanced
+    /// (half of that margin spent on size) or small (codes moved within one step to even
+    /// values in whole texture blocks while each attribute's error stays under
+    /// splat-transform's: smaller files). Scales, colours and SH are unchanged by it.
+    #[arg(long, value_enum, default_value_t = QualityArg::Max)]
+    quality: QualityArg,
     /// Where the k-means, PLAS and decimation kernels run: auto (CUDA, then a hardware GPU through wgpu, then the CPU),
     /// cuda, wgpu (any adapter, software ones included) or cpu. See `splatpress devices`.
     #[arg(long, default_value = "auto", value_parser = parse_choice)]
@@ -305,6 +316,14 @@ struct EncodeArgs {
 enum OrderArg {
     Morton,
     Plas,
+}
+
+/// `--quality` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum QualityArg {
+    Max,
+    Balanced,
+    Small,
 }
 
 /// `--plas-quality` values.
@@ -398,6 +417,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
             compressed,
             lod,
             json,
+            render,
+        } if render.render => render::eval_render(&original, &compressed, lod, json, &render),
+        Command::Eval {
+            original,
+            compressed,
+            lod,
+            json,
+            ..
         } => commands::eval(&original, &compressed, lod, json),
         Command::Info { input, lod, json } => commands::info(&input, lod, json),
         Command::Devices { json } => commands::devices(json),

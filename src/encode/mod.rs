@@ -10,7 +10,9 @@ pub mod order;
 pub mod pipeline;
 pub mod plas;
 pub mod quantize;
+pub mod rate;
 pub mod rng;
 
 pub use encoded::{Encoded, ShPalette};
 pub use pipeline::{Options, Order, Report, encode, encode_with};
+pub use rate::Quality;

@@ -5,6 +5,7 @@ use crate::backend::Backend;
 use crate::backend::cpu::Cpu;
 use crate::encode::encoded::{Encoded, ShPalette};
 use crate::encode::plas::PlasOptions;
+use crate::encode::rate::{self, Quality};
 use crate::encode::{codebook, kmeans, order, plas, quantize};
 use crate::progress::{Progress, stage};
 use crate::scene::{Scene, sh_coeffs};
@@ -21,6 +22,9 @@ pub struct Options {
     pub seed: u64,
     /// How splats are laid out in the texture grid.
     pub order: Order,
+    /// How much of the error margin over splat-transform is spent on size
+    /// ([`rate`](crate::encode::rate)); `Max` (the default) spends none.
+    pub quality: Quality,
 }
 
 /// Splat order in the texture grid.
@@ -43,6 +47,7 @@ impl Default for Options {
             sh_bands: None,
             seed: 0,
             order: Order::default(),
+            quality: Quality::default(),
         }
     }
 }
@@ -153,8 +158,20 @@ pub fn encode_with<B: Backend>(
             quantize::opacities(&sorted.opacities),
         )
     });
-    let (means, quats, scales, colors, opacities) = columns;
+    let (mut means, mut quats, scales, colors, mut opacities) = columns;
     timed("quantize", secs + book_secs);
+
+    let share = options.quality.share();
+    if share > 0.0 {
+        let (_, secs) = stage(progress, "rate", None, || {
+            let w = width as usize;
+            rate::spend_means(&sorted.positions, &mut means, w, share);
+            let impact = rate::rotation_impact(&sorted.log_scales, &sorted.opacities);
+            rate::spend_quats(&sorted.rotations, &impact, &mut quats, w, share);
+            rate::spend_opacities(&sorted.opacities, &mut opacities, w, share);
+        });
+        timed("rate", secs);
+    }
 
     let mut sh = None;
     if bands > 0 {

@@ -5,9 +5,11 @@
 //! per-attribute errors over the pairs: RMSE, p99 and max of each. [`Evaluation::table`]
 //! renders them for people; the `Serialize` form is the `--json` contract.
 
+pub mod image;
 mod kdtree;
 mod matching;
 mod metrics;
+pub mod pictures;
 pub(crate) mod table;
 
 use rayon::prelude::*;

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::api::Options;
-use crate::encode::Order;
 use crate::encode::plas::{PlasOptions, Quality as PlasQuality};
+use crate::encode::{Order, Quality};
 use crate::formats::FORMATS;
 use crate::{Error, Result};
 
@@ -31,6 +31,8 @@ pub struct Overrides {
     pub seed: Option<u64>,
     pub order: Option<Order>,
     pub webp_effort: Option<u8>,
+    /// `--quality`: how much of the error margin is spent on size.
+    pub quality: Option<Quality>,
 }
 
 impl Overrides {
@@ -42,6 +44,7 @@ impl Overrides {
         options.seed = self.seed.unwrap_or(base.seed);
         options.order = self.order.unwrap_or(base.order);
         options.write.webp_effort = self.webp_effort.unwrap_or(base.write.webp_effort);
+        options.quality = self.quality.unwrap_or(base.quality);
         options
     }
 }
@@ -59,6 +62,7 @@ struct ManifestLine {
     order: Option<String>,
     plas_quality: Option<String>,
     webp_effort: Option<u8>,
+    quality: Option<String>,
 }
 
 /// The file name every batch writes its summary to, in the output folder.
@@ -257,12 +261,24 @@ fn overrides(line: &ManifestLine) -> std::result::Result<Overrides, String> {
             return Err(format!("order: unknown `{other}`, expected morton or plas"));
         }
     };
+    let quality = match line.quality.as_deref() {
+        None => None,
+        Some("max") => Some(Quality::Max),
+        Some("balanced") => Some(Quality::Balanced),
+        Some("small") => Some(Quality::Small),
+        Some(other) => {
+            return Err(format!(
+                "quality: unknown `{other}`, expected max, balanced or small"
+            ));
+        }
+    };
     Ok(Overrides {
         sh_iterations: line.sh_iterations,
         sh_bands: line.sh_bands,
         seed: line.seed,
         order,
         webp_effort: line.webp_effort,
+        quality,
     })
 }
 
@@ -336,5 +352,17 @@ mod tests {
         assert!(matches!(o.order, Some(Order::Plas(p)) if p.quality == PlasQuality::Fast));
         let applied = o.apply(&Options::default());
         assert_eq!((applied.seed, applied.sh_iterations), (9, 10));
+    }
+
+    #[test]
+    fn a_manifest_line_may_set_the_quality() {
+        let parse = |json: &str| overrides(&serde_json::from_str::<ManifestLine>(json).unwrap());
+        let o = parse(r#"{"input": "a.ply", "quality": "small"}"#).unwrap();
+        assert_eq!(o.quality, Some(Quality::Small));
+        assert_eq!(o.apply(&Options::default()).quality, Quality::Small);
+        let kept = parse(r#"{"input": "a.ply"}"#).unwrap();
+        assert_eq!(kept.apply(&Options::default()).quality, Quality::Max);
+        let bad = parse(r#"{"input": "a.ply", "quality": "tiny"}"#).unwrap_err();
+        assert!(bad.starts_with("quality"), "{bad}");
     }
 }

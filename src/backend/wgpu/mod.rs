@@ -94,6 +94,12 @@ impl WgpuBackend {
         self.ctx.f16
     }
 
+    /// The open device, its queue and limits, for GPU work outside the kernel families (the
+    /// renderer behind `eval --render`), so that adapters are chosen and opened one way only.
+    pub(crate) fn device(&self) -> (&wgpu::Device, &wgpu::Queue, &wgpu::Limits) {
+        (&self.ctx.device, &self.ctx.queue, &self.ctx.limits)
+    }
+
     fn encoder(&self, label: &str) -> wgpu::CommandEncoder {
         self.ctx
             .device
