@@ -29,8 +29,26 @@ pub const MAX_LEVELS: usize = 16;
 pub const CHUNK_MIN: u32 = 8;
 
 /// Threads writing chunk SOGs while the next unit is encoded (each WebP-encodes its textures
-/// in parallel too).
+/// in parallel too, on the writers' own thread pool).
 const WRITERS: usize = 3;
+
+/// The thread pool the chunk writers' WebP encodes run on. Lossless WebP encodes are long
+/// single-threaded tasks (a second or more for a 512k-splat texture); queued on the global
+/// pool they would hold its threads while the encoder's parallel steps (gathers, codebooks)
+/// wait behind them. On a pool of their own the operating system shares the cores instead.
+fn writer_pool(output: &Path) -> Result<rayon::ThreadPool> {
+    let threads = std::thread::available_parallelism().map_or(4, usize::from);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("sog-writer-{i}"))
+        .build()
+        .map_err(|e| {
+            Error::output(
+                output,
+                format!("cannot start the chunk writers' threads: {e}"),
+            )
+        })
+}
 
 /// The levels and chunking of a streamed SOG output. `Default`: 4 levels, 512 thousand splats
 /// or 16 world units a chunk, adaptive decimation.
@@ -224,12 +242,13 @@ pub(crate) fn compress(
     // by WRITERS threads meanwhile (WebP encoding is CPU work that would leave the device
     // idle): at most WRITERS + 1 encoded units are in memory at once.
     let effort = options.write.webp_effort;
+    let pool = writer_pool(output)?;
     let (to_write, jobs) = std::sync::mpsc::sync_channel::<(usize, PathBuf, Encoded)>(1);
     let jobs = std::sync::Mutex::new(jobs);
     let (done, results) = std::sync::mpsc::channel();
     let written: Vec<Option<(Result<WriteReport>, f64)>> = std::thread::scope(|threads| {
         for _ in 0..WRITERS {
-            let (jobs, done) = (&jobs, done.clone());
+            let (jobs, done, pool) = (&jobs, done.clone(), &pool);
             threads.spawn(move || {
                 loop {
                     let job = jobs
@@ -238,7 +257,7 @@ pub(crate) fn compress(
                         .and_then(|rx| rx.recv().map_err(|_| ()));
                     let Ok((k, path, encoded)) = job else { break };
                     let start = Instant::now();
-                    let report = write_chunk(&path, &encoded, effort);
+                    let report = pool.install(|| write_chunk(&path, &encoded, effort));
                     drop(encoded);
                     if done
                         .send((k, report, start.elapsed().as_secs_f64()))
