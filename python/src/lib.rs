@@ -21,7 +21,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use splatpress::{
     BackendChoice, BatchOptions, Error, Event, Input, Options, Order, PlasOptions, PlasQuality,
-    Progress, WriteOptions,
+    Progress, Quality, RenderBackend, RenderKernel, RenderOptions, WriteOptions,
 };
 
 create_exception!(
@@ -240,6 +240,18 @@ fn texel_order(order: &str, plas_quality: &str) -> PyResult<Order> {
     }
 }
 
+/// The encoder setting for `quality=` (the CLI's `--quality`).
+fn encoder_quality(quality: &str) -> PyResult<Quality> {
+    match quality {
+        "max" => Ok(Quality::Max),
+        "balanced" => Ok(Quality::Balanced),
+        "small" => Ok(Quality::Small),
+        other => Err(PyValueError::new_err(format!(
+            "unknown quality `{other}`: expected max, balanced or small"
+        ))),
+    }
+}
+
 /// A report as the CLI's `--json` text.
 fn to_json(report: &impl serde::Serialize) -> PyResult<String> {
     serde_json::to_string(report)
@@ -250,8 +262,8 @@ fn to_json(report: &impl serde::Serialize) -> PyResult<String> {
 /// returns the `splatpress compress --json` report as JSON text.
 #[pyfunction]
 #[pyo3(signature = (
-    input, output, *, backend, sh_iterations, sh_bands, seed, order, plas_quality, webp_effort,
-    sample_count, sample_bands, progress
+    input, output, *, backend, sh_iterations, sh_bands, seed, order, plas_quality, quality,
+    webp_effort, sample_count, sample_bands, progress
 ))]
 // One Rust argument per keyword.
 #[allow(clippy::too_many_arguments)]
@@ -265,6 +277,7 @@ fn compress(
     seed: &Bound<'_, PyAny>,
     order: &str,
     plas_quality: &str,
+    quality: &str,
     webp_effort: &Bound<'_, PyAny>,
     sample_count: Option<&Bound<'_, PyAny>>,
     sample_bands: &Bound<'_, PyAny>,
@@ -292,6 +305,7 @@ fn compress(
         seed,
         order,
         plas_quality,
+        quality,
         webp_effort,
     )?;
     let callback = Callback::new(py, progress)?;
@@ -310,7 +324,8 @@ fn compress(
 
 /// The library's options for the compress keywords shared by `compress` and `batch`.
 // `..Default::default()` is kept although every field is set today: the library may add some.
-#[allow(clippy::needless_update)]
+// One Rust argument per keyword.
+#[allow(clippy::needless_update, clippy::too_many_arguments)]
 fn options(
     backend: BackendChoice,
     sh_iterations: &Bound<'_, PyAny>,
@@ -318,6 +333,7 @@ fn options(
     seed: &Bound<'_, PyAny>,
     order: &str,
     plas_quality: &str,
+    quality: &str,
     webp_effort: &Bound<'_, PyAny>,
 ) -> PyResult<Options> {
     Ok(Options {
@@ -325,6 +341,7 @@ fn options(
         sh_bands: ranged_opt("sh_bands", sh_bands, 3)?.map(|b| b as u8),
         seed: ranged("seed", seed, u64::MAX)?,
         order: texel_order(order, plas_quality)?,
+        quality: encoder_quality(quality)?,
         backend,
         write: WriteOptions {
             webp_effort: ranged("webp_effort", webp_effort, 9)? as u8,
@@ -340,7 +357,7 @@ fn options(
 #[pyfunction]
 #[pyo3(signature = (
     inputs, output_dir, *, jobs, resume, backend, sh_iterations, sh_bands, seed, order,
-    plas_quality, webp_effort, progress
+    plas_quality, quality, webp_effort, progress
 ))]
 #[allow(clippy::too_many_arguments)]
 fn batch(
@@ -355,6 +372,7 @@ fn batch(
     seed: &Bound<'_, PyAny>,
     order: &str,
     plas_quality: &str,
+    quality: &str,
     webp_effort: &Bound<'_, PyAny>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<String> {
@@ -371,6 +389,7 @@ fn batch(
             seed,
             order,
             plas_quality,
+            quality,
             webp_effort,
         )?,
         jobs,
@@ -398,21 +417,96 @@ fn decode(py: Python<'_>, input: PathBuf, output: PathBuf) -> PyResult<String> {
     result.map_err(|e| job.error(e)).and_then(|r| to_json(&r))
 }
 
-/// What compression lost, `compressed` against `original`: the `splatpress eval --json`
-/// report as JSON text.
+/// What compression lost, `compressed` (level `lod` of a streamed SOG) against `original`:
+/// the `splatpress eval --json` report as JSON text.
 #[pyfunction]
-#[pyo3(signature = (original, compressed, progress))]
+#[pyo3(signature = (original, compressed, progress, *, lod=None))]
 fn evaluate(
     py: Python<'_>,
     original: PathBuf,
     compressed: PathBuf,
     progress: Option<Py<PyAny>>,
+    lod: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<String> {
+    let lod = ranged_opt("lod", lod, u32::MAX.into())?.map(|l| l as u32);
     let callback = Callback::new(py, progress)?;
-    let result = py.detach(|| splatpress::evaluate(&original, &compressed, &callback));
+    let result = py.detach(|| splatpress::evaluate_lod(&original, &compressed, lod, &callback));
     let job = Job {
         inputs: &[&original, &compressed],
         output: None,
+    };
+    let result = result.map_err(|e| job.error(e)).and_then(|r| to_json(&r));
+    callback.finish(py, result)
+}
+
+/// What compression cost in pictures: `original` and `compressed` (level `lod` of a streamed
+/// SOG) rendered from the same cameras and compared per view; the
+/// `splatpress eval --render --json` report as JSON text.
+#[pyfunction]
+#[pyo3(signature = (
+    original, compressed, *, views, size, cameras, images, kernel, render_backend, lod, progress
+))]
+#[allow(clippy::too_many_arguments)]
+fn evaluate_render(
+    py: Python<'_>,
+    original: PathBuf,
+    compressed: PathBuf,
+    views: &Bound<'_, PyAny>,
+    size: &Bound<'_, PyAny>,
+    cameras: Option<PathBuf>,
+    images: Option<PathBuf>,
+    kernel: &str,
+    render_backend: &str,
+    lod: Option<&Bound<'_, PyAny>>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<String> {
+    let views = match ranged("views", views, u32::MAX.into())? {
+        0 => return Err(PyValueError::new_err("views must be at least 1")),
+        v => v as usize,
+    };
+    let size = ranged("size", size, u32::MAX.into())? as u32;
+    if !(16..=8192).contains(&size) {
+        return Err(PyValueError::new_err(format!(
+            "size must be from 16 to 8192 pixels, got {size}"
+        )));
+    }
+    let kernel = match kernel {
+        "playcanvas" => RenderKernel::PlayCanvas,
+        "standard" => RenderKernel::Standard,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown kernel `{other}`: expected playcanvas or standard"
+            )));
+        }
+    };
+    let backend = match render_backend {
+        "auto" => RenderBackend::Auto,
+        "wgpu" => RenderBackend::Wgpu,
+        "cpu" => RenderBackend::Cpu,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "unknown render_backend `{other}`: expected auto, wgpu or cpu"
+            )));
+        }
+    };
+    let lod = ranged_opt("lod", lod, u32::MAX.into())?.map(|l| l as u32);
+    let options = RenderOptions {
+        views,
+        size,
+        cameras: cameras.clone(),
+        images: images.clone(),
+        backend,
+        kernel,
+        ..RenderOptions::default()
+    };
+    let callback = Callback::new(py, progress)?;
+    let result =
+        py.detach(|| splatpress::evaluate_render(&original, &compressed, lod, &options, &callback));
+    let mut inputs: Vec<&Path> = vec![&original, &compressed];
+    inputs.extend(cameras.as_deref());
+    let job = Job {
+        inputs: &inputs,
+        output: images.as_deref(),
     };
     let result = result.map_err(|e| job.error(e)).and_then(|r| to_json(&r));
     callback.finish(py, result)
@@ -466,6 +560,7 @@ fn _splatpress(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(batch, m)?)?;
     m.add_function(wrap_pyfunction!(decode, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(evaluate_render, m)?)?;
     m.add_function(wrap_pyfunction!(info, m)?)?;
     m.add_function(wrap_pyfunction!(devices, m)?)?;
     m.add_function(wrap_pyfunction!(run_cli, m)?)?;

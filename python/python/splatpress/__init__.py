@@ -98,6 +98,7 @@ def compress(
     seed: int = 0,
     order: str = "morton",
     plas_quality: str = "default",
+    quality: str = "max",
     webp_effort: int = 4,
     sample_count: Optional[int] = None,
     sample_bands: int = 3,
@@ -122,6 +123,10 @@ def compress(
         order: texel order, ``"morton"`` (fast) or ``"plas"`` (smaller files, slower).
         plas_quality: PLAS schedule with ``order="plas"``: ``"fast"``, ``"default"`` or
             ``"best"``.
+        quality: error against size (the command's ``--quality``): ``"max"`` (every code
+            rounded to nearest: half splat-transform's RMS error), ``"balanced"`` (half of that
+            margin spent on size) or ``"small"`` (nearly all of it: each attribute's error just
+            under splat-transform's, smallest files). Scales, colours and SH are unchanged.
         webp_effort: lossless WebP effort, 0 (fastest) to 9 (smallest).
         sample_count: splats in the sample scene (``input=None`` only; default 20000).
         sample_bands: SH bands of the sample scene, 0-3 (``input=None`` only).
@@ -146,6 +151,7 @@ def compress(
             seed=seed,
             order=order,
             plas_quality=plas_quality,
+            quality=quality,
             webp_effort=webp_effort,
             sample_count=sample_count,
             sample_bands=sample_bands,
@@ -166,6 +172,7 @@ def batch(
     seed: int = 0,
     order: str = "morton",
     plas_quality: str = "default",
+    quality: str = "max",
     webp_effort: int = 4,
     progress: Optional[ProgressCallback] = None,
 ) -> Dict[str, Any]:
@@ -180,8 +187,8 @@ def batch(
         jobs: scenes in flight; ``None``: one per CUDA device, else one wgpu worker on a
             hardware GPU, else one CPU worker per four threads.
         resume: skip scenes whose output is already complete (read back and checked).
-        backend, sh_iterations, sh_bands, seed, order, plas_quality, webp_effort: as for
-            :func:`compress`, for every scene (a manifest line may override them).
+        backend, sh_iterations, sh_bands, seed, order, plas_quality, quality, webp_effort: as
+            for :func:`compress`, for every scene (a manifest line may override them).
         progress: a callable receiving progress dicts: a ``scenes`` stage with one ``step``
             and one ``note`` per scene.
 
@@ -210,6 +217,7 @@ def batch(
             seed=seed,
             order=order,
             plas_quality=plas_quality,
+            quality=quality,
             webp_effort=webp_effort,
             progress=progress,
         )
@@ -236,23 +244,89 @@ def eval(  # noqa: A001 - named after the command, `splatpress eval`
     original: PathLike,
     compressed: PathLike,
     progress: Optional[ProgressCallback] = None,
+    *,
+    lod: Optional[int] = None,
+    render: bool = False,
+    views: Optional[int] = None,
+    size: Optional[int] = None,
+    cameras: Optional[PathLike] = None,
+    images: Optional[PathLike] = None,
+    kernel: Optional[str] = None,
+    render_backend: Optional[str] = None,
 ) -> Dict[str, Any]:
-    """Measure what compression lost, like ``splatpress eval --json``.
+    """Measure what compression lost, like ``splatpress eval --json``; with ``render=True``
+    by pictures, like ``splatpress eval --render --json``.
 
     Args:
         original: the source scene (sanitised as :func:`compress` would).
         compressed: the compressed scene, in any readable format.
         progress: a callable receiving progress dicts (see the module documentation).
+        lod: the level of detail of ``compressed`` when it is a streamed SOG
+            (``lod-meta.json``): 0 is full detail (the default, ``None``).
+        render: render both scenes from the same cameras with splatpress's own rasteriser
+            and compare the pictures (PSNR, SSIM, foreground PSNR) instead of the attributes.
+            The keywords below need ``render=True`` (a ``ValueError`` without it).
+        views: orbit views to render (default 8); with a ``cameras.json``, at most this many
+            of its cameras, evenly spaced.
+        size: picture size in pixels, 16 to 8192 (default 512): orbit views are size×size,
+            training cameras are scaled down to this longer side.
+        cameras: an INRIA ``cameras.json`` to render from; ``None``: the one beside
+            ``original`` (or at the trainer's output root), else orbit views.
+        images: a folder (created if missing) to write ``view_NN.png`` (original | compressed
+            | difference ×8) per view and ``contact_sheet.png`` into.
+        kernel: the splat footprint, ``"playcanvas"`` (the default: as SOG viewers draw) or
+            ``"standard"`` (the 3DGS reference).
+        render_backend: ``"auto"`` (the default: a hardware GPU through wgpu, else the CPU),
+            ``"wgpu"`` (any adapter, software ones included) or ``"cpu"``.
 
     Returns:
-        Per-attribute errors of ``compressed`` against ``original`` (``matching``,
-        ``bbox_diagonal``, ``position``, ``log_scale``, ``rotation_deg``, ``opacity``,
-        ``color_dc``, ``color_dc_psnr_db``, …) and both files' ``sizes``.
+        Without ``render``: per-attribute errors of ``compressed`` against ``original``
+        (``matching``, ``bbox_diagonal``, ``position``, ``log_scale``, ``rotation_deg``,
+        ``opacity``, ``color_dc``, ``color_dc_psnr_db``, …) and both files' ``sizes``.
+
+        With ``render=True``: ``renderer``, ``kernel``, ``renderer_notes``, ``cameras``
+        (``"orbit"`` or the file's path), ``splats`` (original, compressed), ``views`` (each
+        with ``name``, ``width``, ``height``, ``psnr_db`` (100 for identical pictures),
+        ``ssim``, ``masked_psnr_db``, ``foreground``), ``mean`` (``psnr_db``, ``ssim``,
+        ``masked_psnr_db``), ``images`` (the paths written) and ``seconds``.
 
     Raises:
-        InputError: either file is missing, unreadable or malformed.
+        InputError: either file (or ``cameras``) is missing, unreadable or malformed.
+        OutputError: a picture cannot be written into ``images``.
+        BackendUnavailableError: ``render_backend="wgpu"`` and no adapter opens.
+        ValueError: a keyword value is out of range or unknown, or a render keyword is given
+            without ``render=True``.
     """
-    return _json.loads(_splatpress.evaluate(original, compressed, progress))
+    if not render:
+        given = [
+            name
+            for name, value in (
+                ("views", views),
+                ("size", size),
+                ("cameras", cameras),
+                ("images", images),
+                ("kernel", kernel),
+                ("render_backend", render_backend),
+            )
+            if value is not None
+        ]
+        if given:
+            raise ValueError(", ".join(given) + " need render=True")
+        return _json.loads(_splatpress.evaluate(original, compressed, progress, lod=lod))
+    return _json.loads(
+        _splatpress.evaluate_render(
+            original,
+            compressed,
+            views=8 if views is None else views,
+            size=512 if size is None else size,
+            cameras=cameras,
+            images=images,
+            kernel="playcanvas" if kernel is None else kernel,
+            render_backend="auto" if render_backend is None else render_backend,
+            lod=lod,
+            progress=progress,
+        )
+    )
 
 
 def info(path: PathLike) -> Dict[str, Any]:

@@ -23,6 +23,7 @@ def compress(
     seed: int,
     order: str,
     plas_quality: str,
+    quality: str,
     webp_effort: int,
     sample_count: Optional[int],
     sample_bands: int,
@@ -40,11 +41,31 @@ def batch(
     seed: int,
     order: str,
     plas_quality: str,
+    quality: str,
     webp_effort: int,
     progress: Optional[_Callback],
 ) -> str: ...
 def decode(input: _Path, output: _Path) -> str: ...
-def evaluate(original: _Path, compressed: _Path, progress: Optional[_Callback]) -> str: ...
+def evaluate(
+    original: _Path,
+    compressed: _Path,
+    progress: Optional[_Callback],
+    *,
+    lod: Optional[int] = None,
+) -> str: ...
+def evaluate_render(
+    original: _Path,
+    compressed: _Path,
+    *,
+    views: int,
+    size: int,
+    cameras: Optional[_Path],
+    images: Optional[_Path],
+    kernel: str,
+    render_backend: str,
+    lod: Optional[int],
+    progress: Optional[_Callback],
+) -> str: ...
 def info(path: _Path) -> str: ...
 def devices() -> str: ...
 def run_cli(argv: List[str]) -> int: ...
