@@ -22,9 +22,12 @@
 //!   flat splats is nearly diagonal where Jacobi is accurate for the small eigenvalues too,
 //!   and a one-member group is exactly diagonal and gives its splat back.
 //!
-//! Every function with an `F` parameter is written in terms of [`madd`]; `F = true` fuses
-//! those multiply-adds (`f32::mul_add`), as a driver may, and the unit tests check that the
-//! results move by less than the conformance tolerances when it does.
+//! Every function with an `F` parameter (a mode: [`PLAIN`], [`FUSED`], [`APPROXIMATE`]) is
+//! written in terms of [`madd`] and of exp / ln / sqrt in that mode; `FUSED` fuses the
+//! multiply-adds (`f32::mul_add`), as a driver may, `APPROXIMATE` also moves every
+//! transcendental result by up to 3 ulps, as a GPU's may, and the unit tests check that the
+//! results move by less than the conformance tolerances (which allow twice the spread of the
+//! reference under 4-ulp perturbations of its inputs) when they do. `PLAIN` is the reference.
 
 use rayon::prelude::*;
 
@@ -55,17 +58,65 @@ pub const MIN_ALPHA: f32 = 1e-6;
 /// Cyclic Jacobi sweeps of the 3×3 eigen-solver (converged long before on f32).
 pub const JACOBI_SWEEPS: usize = 8;
 
-/// a·b + c: rounded twice (`F = false`, the reference and what the kernels are written as)
-/// or fused (`F = true`, what a driver may contract it to).
+/// How a function with a `const F: u8` parameter evaluates: `PLAIN` is the reference (what
+/// the kernels are written as), `FUSED` fuses every multiply-add (what a driver may contract
+/// them to), `APPROXIMATE` fuses them too and moves every exp, ln and sqrt result by −3 … +3
+/// ulps (a hash of the argument's bits picks how many), like a GPU's approximate
+/// transcendentals (NVIDIA's Vulkan driver: exp / log ~3 ulp, inverseSqrt 2 ulp).
+pub const PLAIN: u8 = 0;
+/// See [`PLAIN`].
+pub const FUSED: u8 = 1;
+/// See [`PLAIN`].
+pub const APPROXIMATE: u8 = 2;
+
+/// a·b + c: rounded twice (`PLAIN`) or fused (otherwise).
 #[inline(always)]
-pub fn madd<const F: bool>(a: f32, b: f32, c: f32) -> f32 {
-    if F { a.mul_add(b, c) } else { a * b + c }
+pub fn madd<const F: u8>(a: f32, b: f32, c: f32) -> f32 {
+    if F != PLAIN {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+/// `y = f(x)` of a transcendental f as the mode `F` returns it (see [`PLAIN`]).
+#[inline(always)]
+fn approximate<const F: u8>(x: f32, y: f32) -> f32 {
+    if F != APPROXIMATE || y == 0.0 || !y.is_finite() {
+        return y;
+    }
+    let k = i64::from((x.to_bits().wrapping_mul(0x9E37_79B1) >> 24) % 7) - 3;
+    let bits = (i64::from(y.abs().to_bits()) + k).clamp(1, i64::from(f32::MAX.to_bits()));
+    f32::from_bits(bits as u32).copysign(y)
+}
+
+/// e^x in mode `F`.
+#[inline(always)]
+fn exp<const F: u8>(x: f32) -> f32 {
+    approximate::<F>(x, x.exp())
+}
+
+/// ln x in mode `F`.
+#[inline(always)]
+fn ln<const F: u8>(x: f32) -> f32 {
+    approximate::<F>(x, x.ln())
+}
+
+/// √x in mode `F`.
+#[inline(always)]
+fn sqrt<const F: u8>(x: f32) -> f32 {
+    approximate::<F>(x, x.sqrt())
 }
 
 /// sigmoid(x) = 1 / (1 + e^-x).
 #[inline]
 pub fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
+    sigmoid_with::<PLAIN>(x)
+}
+
+#[inline(always)]
+fn sigmoid_with<const F: u8>(x: f32) -> f32 {
+    1.0 / (1.0 + exp::<F>(-x))
 }
 
 /// Surface area of the ellipsoid with semi-axes e^l0, e^l1, e^l2 (Thomsen's formula,
@@ -73,6 +124,11 @@ pub fn sigmoid(x: f32) -> f32 {
 /// term factored out so that neither tiny nor huge splats overflow.
 #[inline]
 pub fn ellipsoid_area(l: [f32; 3]) -> f32 {
+    ellipsoid_area_with::<PLAIN>(l)
+}
+
+#[inline(always)]
+fn ellipsoid_area_with<const F: u8>(l: [f32; 3]) -> f32 {
     let l = [
         l[0].max(MIN_LOG_SCALE),
         l[1].max(MIN_LOG_SCALE),
@@ -84,14 +140,19 @@ pub fn ellipsoid_area(l: [f32; 3]) -> f32 {
         THOMSEN_P * (l[1] + l[2]),
     ];
     let m = e[0].max(e[1]).max(e[2]);
-    let sum = (e[0] - m).exp() + (e[1] - m).exp() + (e[2] - m).exp();
-    4.0 * std::f32::consts::PI * ((m + (sum / 3.0).ln()) / THOMSEN_P).exp()
+    let sum = exp::<F>(e[0] - m) + exp::<F>(e[1] - m) + exp::<F>(e[2] - m);
+    4.0 * std::f32::consts::PI * exp::<F>((m + ln::<F>(sum / 3.0)) / THOMSEN_P)
 }
 
 /// The quaternion (w, x, y, z) divided by its norm; (1, 0, 0, 0) for a zero quaternion.
 #[inline]
 pub fn unit_quaternion(q: [f32; 4]) -> [f32; 4] {
-    let norm = (q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]).sqrt();
+    unit_quaternion_with::<PLAIN>(q)
+}
+
+#[inline(always)]
+fn unit_quaternion_with<const F: u8>(q: [f32; 4]) -> [f32; 4] {
+    let norm = sqrt::<F>(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]);
     if norm <= 0.0 {
         return [1.0, 0.0, 0.0, 0.0];
     }
@@ -102,7 +163,12 @@ pub fn unit_quaternion(q: [f32; 4]) -> [f32; 4] {
 /// identity for a zero quaternion.
 #[inline]
 pub fn rotation_matrix(q: [f32; 4]) -> [f32; 9] {
-    let [w, x, y, z] = unit_quaternion(q);
+    rotation_matrix_with::<PLAIN>(q)
+}
+
+#[inline(always)]
+fn rotation_matrix_with<const F: u8>(q: [f32; 4]) -> [f32; 9] {
+    let [w, x, y, z] = unit_quaternion_with::<F>(q);
     [
         1.0 - 2.0 * (y * y + z * z),
         2.0 * (x * y - w * z),
@@ -129,7 +195,7 @@ pub fn relative_quaternion(p: [f32; 4], q: [f32; 4]) -> [f32; 4] {
 
 /// Entry (a, b) of R·diag(v)·Rᵀ (R row-major): Σ_k R[a][k] v[k] R[b][k].
 #[inline(always)]
-fn rotated_entry<const F: bool>(r: &[f32; 9], v: [f32; 3], a: usize, b: usize) -> f32 {
+fn rotated_entry<const F: u8>(r: &[f32; 9], v: [f32; 3], a: usize, b: usize) -> f32 {
     madd::<F>(
         r[a * 3 + 2] * v[2],
         r[b * 3 + 2],
@@ -143,10 +209,10 @@ fn rotated_entry<const F: bool>(r: &[f32; 9], v: [f32; 3], a: usize, b: usize) -
 
 /// One splat's prepared row (see [`PREPARED`]).
 pub fn prepare(rotation: [f32; 4], log_scale: [f32; 3], opacity: f32) -> [f32; PREPARED] {
-    prepare_with::<false>(rotation, log_scale, opacity)
+    prepare_with::<PLAIN>(rotation, log_scale, opacity)
 }
 
-fn prepare_with<const F: bool>(
+fn prepare_with<const F: u8>(
     rotation: [f32; 4],
     log_scale: [f32; 3],
     opacity: f32,
@@ -156,10 +222,14 @@ fn prepare_with<const F: bool>(
         log_scale[1].max(MIN_LOG_SCALE),
         log_scale[2].max(MIN_LOG_SCALE),
     ];
-    let mass = (sigmoid(opacity) * ellipsoid_area(l)).max(MIN_MASS);
-    let q = unit_quaternion(rotation);
-    let r = rotation_matrix(q);
-    let v = [(2.0 * l[0]).exp(), (2.0 * l[1]).exp(), (2.0 * l[2]).exp()];
+    let mass = (sigmoid_with::<F>(opacity) * ellipsoid_area_with::<F>(l)).max(MIN_MASS);
+    let q = unit_quaternion_with::<F>(rotation);
+    let r = rotation_matrix_with::<F>(q);
+    let v = [
+        exp::<F>(2.0 * l[0]),
+        exp::<F>(2.0 * l[1]),
+        exp::<F>(2.0 * l[2]),
+    ];
     [
         mass,
         rotated_entry::<F>(&r, v, 0, 0),
@@ -183,7 +253,7 @@ fn prepare_with<const F: bool>(
 /// LDLᵀ factorisation (every pivot of a matrix ≥ κI is ≥ κ, so they are floored there).
 /// Returns (ln det, t).
 #[inline(always)]
-fn regularised_log_det<const F: bool>(c: [f32; 6]) -> (f32, f32) {
+fn regularised_log_det<const F: u8>(c: [f32; 6]) -> (f32, f32) {
     let t = ((c[0] + c[3] + c[5]) / 3.0).max(f32::MIN_POSITIVE);
     let s = [
         c[0] / t + DET_FLOOR,
@@ -199,14 +269,14 @@ fn regularised_log_det<const F: bool>(c: [f32; 6]) -> (f32, f32) {
     let e12 = madd::<F>(-s[1], l2, s[4]);
     let e22 = madd::<F>(-s[2], l2, s[5]);
     let d2 = madd::<F>(-e12, e12 / d1, e22).max(DET_FLOOR);
-    ((d0 * d1 * d2).ln(), t)
+    (ln::<F>(d0 * d1 * d2), t)
 }
 
 /// ln det(Σ/t + κI) of a splat with variances `v` (Σ = R diag(v) Rᵀ).
 #[inline(always)]
-fn splat_log_det(v: &[f32], t: f32) -> f32 {
+fn splat_log_det<const F: u8>(v: &[f32], t: f32) -> f32 {
     let f = |k: usize| (v[k] / t).min(MAX_VARIANCE_RATIO) + DET_FLOOR;
-    (f(0) * f(1) * f(2)).ln()
+    ln::<F>(f(0) * f(1) * f(2))
 }
 
 /// What merging splats i and j loses: ½[(wᵢ + wⱼ) ln det Σ − wᵢ ln det Σᵢ − wⱼ ln det Σⱼ]
@@ -222,11 +292,11 @@ pub fn merge_cost(
     prep_j: &[f32],
     color_j: &[f32],
 ) -> f32 {
-    merge_cost_with::<false>(pi, prep_i, color_i, pj, prep_j, color_j)
+    merge_cost_with::<PLAIN>(pi, prep_i, color_i, pj, prep_j, color_j)
 }
 
 /// [`merge_cost`] with its multiply-adds fused (`F = true`) or not.
-pub fn merge_cost_with<const F: bool>(
+pub fn merge_cost_with<const F: u8>(
     pi: [f32; 3],
     prep_i: &[f32],
     color_i: &[f32],
@@ -255,8 +325,8 @@ pub fn merge_cost_with<const F: bool>(
     let (merged, t) = regularised_log_det::<F>(c);
     let own = madd::<F>(
         -b,
-        splat_log_det(&prep_j[7..10], t),
-        madd::<F>(-a, splat_log_det(&prep_i[7..10], t), merged),
+        splat_log_det::<F>(&prep_j[7..10], t),
+        madd::<F>(-a, splat_log_det::<F>(&prep_i[7..10], t), merged),
     );
     let bound = 0.5 * w * own;
     // Floored at 0 (NaN stays NaN).
@@ -273,10 +343,10 @@ pub fn merge_cost_with<const F: bool>(
 /// Jacobi rotations: returns the eigenvalues (the diagonal) and the eigenvectors as the
 /// columns of a row-major matrix.
 pub fn jacobi_eigen(a: [f32; 9]) -> ([f32; 3], [f32; 9]) {
-    jacobi_eigen_with::<false>(a)
+    jacobi_eigen_with::<PLAIN>(a)
 }
 
-fn jacobi_eigen_with<const F: bool>(mut a: [f32; 9]) -> ([f32; 3], [f32; 9]) {
+fn jacobi_eigen_with<const F: u8>(mut a: [f32; 9]) -> ([f32; 3], [f32; 9]) {
     let mut v = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
     for _ in 0..JACOBI_SWEEPS {
         for (p, q) in [(0usize, 1usize), (0, 2), (1, 2)] {
@@ -286,8 +356,8 @@ fn jacobi_eigen_with<const F: bool>(mut a: [f32; 9]) -> ([f32; 3], [f32; 9]) {
                 continue;
             }
             let theta = (aqq - app) / (2.0 * apq);
-            let t = theta.signum() / (theta.abs() + madd::<F>(theta, theta, 1.0).sqrt());
-            let c = 1.0 / madd::<F>(t, t, 1.0).sqrt();
+            let t = theta.signum() / (theta.abs() + sqrt::<F>(madd::<F>(theta, theta, 1.0)));
+            let c = 1.0 / sqrt::<F>(madd::<F>(t, t, 1.0));
             let s = t * c;
             // A ← Jᵀ A J with J the rotation in the (p, q) plane.
             for k in 0..3 {
@@ -312,9 +382,13 @@ fn jacobi_eigen_with<const F: bool>(mut a: [f32; 9]) -> ([f32; 3], [f32; 9]) {
 
 /// The unit quaternion (w, x, y, z), w ≥ 0, of a proper rotation matrix (row-major).
 pub fn quaternion(r: [f32; 9]) -> [f32; 4] {
+    quaternion_with::<PLAIN>(r)
+}
+
+fn quaternion_with<const F: u8>(r: [f32; 9]) -> [f32; 4] {
     let trace = r[0] + r[4] + r[8];
     let q = if trace > 0.0 {
-        let s = (trace + 1.0).sqrt() * 2.0;
+        let s = sqrt::<F>(trace + 1.0) * 2.0;
         [
             0.25 * s,
             (r[7] - r[5]) / s,
@@ -322,7 +396,7 @@ pub fn quaternion(r: [f32; 9]) -> [f32; 4] {
             (r[3] - r[1]) / s,
         ]
     } else if r[0] > r[4] && r[0] > r[8] {
-        let s = (1.0 + r[0] - r[4] - r[8]).sqrt() * 2.0;
+        let s = sqrt::<F>(1.0 + r[0] - r[4] - r[8]) * 2.0;
         [
             (r[7] - r[5]) / s,
             0.25 * s,
@@ -330,7 +404,7 @@ pub fn quaternion(r: [f32; 9]) -> [f32; 4] {
             (r[2] + r[6]) / s,
         ]
     } else if r[4] > r[8] {
-        let s = (1.0 + r[4] - r[0] - r[8]).sqrt() * 2.0;
+        let s = sqrt::<F>(1.0 + r[4] - r[0] - r[8]) * 2.0;
         [
             (r[2] - r[6]) / s,
             (r[1] + r[3]) / s,
@@ -338,7 +412,7 @@ pub fn quaternion(r: [f32; 9]) -> [f32; 4] {
             (r[5] + r[7]) / s,
         ]
     } else {
-        let s = (1.0 + r[8] - r[0] - r[4]).sqrt() * 2.0;
+        let s = sqrt::<F>(1.0 + r[8] - r[0] - r[4]) * 2.0;
         [
             (r[3] - r[1]) / s,
             (r[2] + r[6]) / s,
@@ -346,7 +420,7 @@ pub fn quaternion(r: [f32; 9]) -> [f32; 4] {
             0.25 * s,
         ]
     };
-    let norm = (q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]).sqrt();
+    let norm = sqrt::<F>(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]);
     let sign = if q[0] < 0.0 { -1.0 } else { 1.0 };
     [
         sign * q[0] / norm,
@@ -369,11 +443,11 @@ pub fn merge_group(
     members: &[u32],
     color: &mut [f32],
 ) -> ([f32; 3], [f32; 4], [f32; 3], f32) {
-    merge_group_with::<false>(positions, prepared, colors, dim, members, color)
+    merge_group_with::<PLAIN>(positions, prepared, colors, dim, members, color)
 }
 
 /// [`merge_group`] with its multiply-adds fused (`F = true`) or not.
-pub fn merge_group_with<const F: bool>(
+pub fn merge_group_with<const F: u8>(
     positions: &[f32],
     prepared: &[f32],
     colors: &[f32],
@@ -402,7 +476,7 @@ pub fn merge_group_with<const F: bool>(
         [row[10], row[11], row[12], row[13]]
     };
     let q0 = quat(first);
-    let r0 = rotation_matrix(q0);
+    let r0 = rotation_matrix_with::<F>(q0);
     let mut total = 0.0f32;
     for m in valid() {
         total += prepared[m * PREPARED];
@@ -432,7 +506,7 @@ pub fn merge_group_with<const F: bool>(
         let own = if m == first {
             [v[0], 0.0, 0.0, v[1], 0.0, v[2]]
         } else {
-            let q = rotation_matrix(relative_quaternion(q0, quat(m)));
+            let q = rotation_matrix_with::<F>(relative_quaternion(q0, quat(m)));
             [
                 rotated_entry::<F>(&q, v, 0, 0),
                 rotated_entry::<F>(&q, v, 0, 1),
@@ -501,14 +575,19 @@ pub fn merge_group_with<const F: bool>(
         }
     }
     let log_scale =
-        order.map(|axis| (0.5 * ((values[axis] * t).max(1e-30)).ln()).max(MIN_LOG_SCALE));
-    let alpha = (total / ellipsoid_area(log_scale)).clamp(MIN_ALPHA, 1.0 - MIN_ALPHA);
+        order.map(|axis| (0.5 * ln::<F>((values[axis] * t).max(1e-30))).max(MIN_LOG_SCALE));
+    let alpha = (total / ellipsoid_area_with::<F>(log_scale)).clamp(MIN_ALPHA, 1.0 - MIN_ALPHA);
     let position = [
         origin[0] + mean[0],
         origin[1] + mean[1],
         origin[2] + mean[2],
     ];
-    (position, quaternion(r), log_scale, logit(alpha))
+    (
+        position,
+        quaternion_with::<F>(r),
+        log_scale,
+        ln::<F>(alpha / (1.0 - alpha)),
+    )
 }
 
 /// ln(α / (1 − α)).
@@ -690,7 +769,7 @@ mod tests {
     /// The merge cost as it was before session 7 (ln det of the merged covariance by cofactor
     /// expansion of Σ/t floored at 1e-30, each splat's ln det as 2·Σ log scale), with its
     /// multiply-adds fused or not: what the NVIDIA driver's contractions moved.
-    fn old_cost<const F: bool>(
+    fn old_cost<const F: u8>(
         pi: [f32; 3],
         li: [f32; 3],
         prep_i: &[f32],
@@ -780,19 +859,19 @@ mod tests {
                         let pj = [pi[0] + step, pi[1] - 0.5 * step, pi[2] + 0.25 * step];
                         let (oi, oj) = (rng.signed() * 4.0, rng.signed() * 4.0);
                         let (a, b) = (
-                            prepare_with::<false>(qi, li, oi),
-                            prepare_with::<false>(qj, lj, oj),
+                            prepare_with::<PLAIN>(qi, li, oi),
+                            prepare_with::<PLAIN>(qj, lj, oj),
                         );
                         let (af, bf) = (
-                            prepare_with::<true>(qi, li, oi),
-                            prepare_with::<true>(qj, lj, oj),
+                            prepare_with::<FUSED>(qi, li, oi),
+                            prepare_with::<FUSED>(qj, lj, oj),
                         );
                         let none: &[f32] = &[];
                         out.push([
-                            merge_cost_with::<false>(pi, &a, none, pj, &b, none),
-                            merge_cost_with::<true>(pi, &af, none, pj, &bf, none),
-                            old_cost::<false>(pi, li, &a, pj, lj, &b),
-                            old_cost::<true>(pi, li, &af, pj, lj, &bf),
+                            merge_cost_with::<PLAIN>(pi, &a, none, pj, &b, none),
+                            merge_cost_with::<FUSED>(pi, &af, none, pj, &bf, none),
+                            old_cost::<PLAIN>(pi, li, &a, pj, lj, &b),
+                            old_cost::<FUSED>(pi, li, &af, pj, lj, &bf),
                             0.5 * (a[0] + b[0]),
                         ]);
                     }
@@ -844,23 +923,23 @@ mod tests {
                     let rows = |fused: bool| -> Vec<f32> {
                         let (a, b) = if fused {
                             (
-                                prepare_with::<true>(qi, li, oi),
-                                prepare_with::<true>(qj, lj, oj),
+                                prepare_with::<FUSED>(qi, li, oi),
+                                prepare_with::<FUSED>(qj, lj, oj),
                             )
                         } else {
                             (
-                                prepare_with::<false>(qi, li, oi),
-                                prepare_with::<false>(qj, lj, oj),
+                                prepare_with::<PLAIN>(qi, li, oi),
+                                prepare_with::<PLAIN>(qj, lj, oj),
                             )
                         };
                         a.iter().chain(b.iter()).copied().collect()
                     };
                     let (plain, fused) = (rows(false), rows(true));
                     for group in [&[0u32][..], &[1], &[0, 1]] {
-                        let (_, _, l, o) = merge_group_with::<false>(
+                        let (_, _, l, o) = merge_group_with::<PLAIN>(
                             &positions, &plain, &colors, 3, group, &mut color,
                         );
-                        let (_, _, lf, of) = merge_group_with::<true>(
+                        let (_, _, lf, of) = merge_group_with::<FUSED>(
                             &positions, &fused, &colors, 3, group, &mut color,
                         );
                         for k in 0..3 {
@@ -871,7 +950,7 @@ mod tests {
                     }
                     // A one-member group gives its splat back (log scales sorted).
                     let (_, r, l, o) =
-                        merge_group_with::<false>(&positions, &plain, &colors, 3, &[0], &mut color);
+                        merge_group_with::<PLAIN>(&positions, &plain, &colors, 3, &[0], &mut color);
                     let mut sorted = li;
                     sorted.sort_by(|x, y| y.total_cmp(x));
                     for k in 0..3 {
@@ -888,6 +967,143 @@ mod tests {
             "fused multiply-adds move flat merges by at most {ls_worst:.2e} in log scale, {o_worst:.2e} in opacity logit"
         );
         assert!(ls_worst < 1e-4 && o_worst < 1e-4, "{ls_worst} {o_worst}");
+    }
+
+    /// `x` moved by `k` ulps (as `tests/conformance.rs`'s `ulp_step`).
+    fn ulp_step(x: f32, k: i32) -> f32 {
+        if x == 0.0 || !x.is_finite() {
+            return x;
+        }
+        let k = if x < 0.0 { -k } else { k };
+        let bits = (i64::from(x.abs().to_bits()) + i64::from(k))
+            .clamp(1, i64::from(f32::MAX.to_bits())) as u32;
+        f32::from_bits(bits).copysign(x)
+    }
+
+    /// The conformance tests' perturbations of a run of values: every value by ±4 ulps,
+    /// signs all +, all −, alternating (two phases) or seeded random (two seeds).
+    fn perturbations(values: &[f32]) -> Vec<Vec<f32>> {
+        (0..6)
+            .map(|pattern| {
+                let mut rng = Rng::new(pattern as u64);
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(c, &x)| {
+                        let sign = match pattern {
+                            0 => 1,
+                            1 => -1,
+                            2 => 1 - 2 * (c % 2) as i32,
+                            3 => 2 * (c % 2) as i32 - 1,
+                            _ => 1 - 2 * rng.below(2) as i32,
+                        };
+                        ulp_step(x, 4 * sign)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn approximate_transcendentals_stay_within_the_perturbation_tolerance() {
+        // NVIDIA-like arithmetic (every multiply-add fused, every exp / ln / sqrt off by up
+        // to 3 ulps, in prepare, cost and merge) against the reference, on pairs and groups
+        // of near-flat splats: each difference within the conformance tolerance's
+        // perturbation term, twice the reference's spread under 4-ulp perturbations of its
+        // inputs (plus 1e-4 of ½w for costs, 1e-4 in log scale, 1e-4·α + 1e-6 in α).
+        let mut rng = Rng::new(79);
+        let (mut cost_worst, mut scale_worst, mut alpha_worst) = (0f64, 0f64, 0f64);
+        let none: &[f32] = &[];
+        for ratio in [1e5f32, 1e6, 1e7] {
+            for angle in [0.0f32, 1e-4, 1e-3, 1e-2, 0.1, 0.5, 1.5707964] {
+                for _ in 0..10 {
+                    let (qi, li) = flat_splat(&mut rng, ratio);
+                    let qj = turned(&mut rng, qi, angle);
+                    let lj = [
+                        li[0],
+                        li[1] + 0.1 * rng.signed(),
+                        li[2] + 0.3 * rng.signed(),
+                    ];
+                    let (oi, oj) = (rng.signed() * 4.0, rng.signed() * 4.0);
+                    let step = 0.01 * li[0].exp();
+                    let d = [step, -0.5 * step, 0.25 * step];
+                    let (a, b) = (
+                        prepare_with::<PLAIN>(qi, li, oi),
+                        prepare_with::<PLAIN>(qj, lj, oj),
+                    );
+                    let (aa, ba) = (
+                        prepare_with::<APPROXIMATE>(qi, li, oi),
+                        prepare_with::<APPROXIMATE>(qj, lj, oj),
+                    );
+                    // Costs.
+                    let plain =
+                        f64::from(merge_cost_with::<PLAIN>(d, &a, none, [0.0; 3], &b, none));
+                    let approx = f64::from(merge_cost_with::<APPROXIMATE>(
+                        d, &aa, none, [0.0; 3], &ba, none,
+                    ));
+                    let inputs: Vec<f32> = d.iter().chain(&a).chain(&b).copied().collect();
+                    let spread = perturbations(&inputs)
+                        .iter()
+                        .map(|v| {
+                            let c = merge_cost_with::<PLAIN>(
+                                [v[0], v[1], v[2]],
+                                &v[3..3 + PREPARED],
+                                none,
+                                [0.0; 3],
+                                &v[3 + PREPARED..],
+                                none,
+                            );
+                            (f64::from(c) - plain).abs()
+                        })
+                        .fold(0.0, f64::max);
+                    let allowed = 2.0 * spread + 1e-4 * 0.5 * f64::from(a[0] + b[0]);
+                    cost_worst = cost_worst.max((approx - plain).abs() / allowed);
+                    // Merges of each splat alone and of the pair.
+                    let positions = [0.0, 0.0, 0.0, d[0], d[1], d[2]];
+                    let colors = [0.5f32; 6];
+                    let mut color = [0.0f32; 3];
+                    let rows: Vec<f32> = a.iter().chain(&b).copied().collect();
+                    let rows_approx: Vec<f32> = aa.iter().chain(&ba).copied().collect();
+                    let sigmoid = |x: f32| 1.0 / (1.0 + (-f64::from(x)).exp());
+                    for group in [&[0u32][..], &[1], &[0, 1]] {
+                        let merge = |positions: &[f32], rows: &[f32], color: &mut [f32]| {
+                            merge_group_with::<PLAIN>(positions, rows, &colors, 3, group, color)
+                        };
+                        let (_, _, l, o) = merge(&positions, &rows, &mut color);
+                        let (_, _, la, oa) = merge_group_with::<APPROXIMATE>(
+                            &positions,
+                            &rows_approx,
+                            &colors,
+                            3,
+                            group,
+                            &mut color,
+                        );
+                        let inputs: Vec<f32> = positions.iter().chain(&rows).copied().collect();
+                        let (mut ls, mut alpha) = ([0f64; 3], 0f64);
+                        for v in perturbations(&inputs) {
+                            let (_, _, lp, op) = merge(&v[..6], &v[6..], &mut color);
+                            for k in 0..3 {
+                                ls[k] = ls[k].max(f64::from(lp[k] - l[k]).abs());
+                            }
+                            alpha = alpha.max((sigmoid(op) - sigmoid(o)).abs());
+                        }
+                        for k in 0..3 {
+                            let allowed = 2.0 * ls[k] + 1e-4;
+                            scale_worst = scale_worst.max(f64::from(la[k] - l[k]).abs() / allowed);
+                        }
+                        let allowed = 2.0 * alpha + 1e-4 * sigmoid(o) + 1e-6;
+                        alpha_worst = alpha_worst.max((sigmoid(oa) - sigmoid(o)).abs() / allowed);
+                    }
+                }
+            }
+        }
+        eprintln!(
+            "approximate transcendentals + fused multiply-adds, as fractions of the perturbation-aware tolerance: costs {cost_worst:.3}, log scales {scale_worst:.3}, α {alpha_worst:.3}"
+        );
+        assert!(
+            cost_worst <= 1.0 && scale_worst <= 1.0 && alpha_worst <= 1.0,
+            "{cost_worst} {scale_worst} {alpha_worst}"
+        );
     }
 
     #[test]
