@@ -27,16 +27,16 @@ mod interop;
 mod layout;
 /// Streamed SOG (`lod-meta.json`) input.
 mod lod;
-/// The renderer behind `eval --render`: analytic cases, CPU against wgpu, the command.
-mod render;
-/// Our renderer against the PlayCanvas engine's pictures of the same scenes; a PNG reader.
-mod render_engine;
 mod lod_interop;
 /// The splat model and extras across every pair of formats.
 mod metadata;
 mod plas_conformance;
 /// Issue 15: `--quality small` against splat-transform on the real scenes (bytes, errors, renders).
 mod rate;
+/// The renderer behind `eval --render`: analytic cases, CPU against wgpu, the command.
+mod render;
+/// Our renderer against the PlayCanvas engine's pictures of the same scenes; a PNG reader.
+mod render_engine;
 mod roundtrip;
 /// Niantic SPZ.
 mod spz;

@@ -179,7 +179,10 @@ fn sort_f32(values: &mut [f32]) {
             if b >> 31 == 1 { !b } else { b | 0x8000_0000 }
         })
         .collect();
-    sort_keys(&mut keys, rayon::current_num_threads() >= PARALLEL_SORT_THREADS);
+    sort_keys(
+        &mut keys,
+        rayon::current_num_threads() >= PARALLEL_SORT_THREADS,
+    );
     values
         .par_iter_mut()
         .with_min_len(1 << 14)

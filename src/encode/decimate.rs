@@ -354,14 +354,7 @@ fn select_adaptive(
     let mut group_of = vec![NONE; n];
     let mut groups = Vec::with_capacity(needed.min(n / 2));
     let edges = edge_keys(costs, partners, slots, 0..n);
-    greedy(
-        partners,
-        slots,
-        edges,
-        needed,
-        &mut group_of,
-        &mut groups,
-    );
+    greedy(partners, slots, edges, needed, &mut group_of, &mut groups);
     groups
 }
 
@@ -382,14 +375,7 @@ fn select_uniform(
         let share = needed * end / n - needed * start / n;
         let quota = share + owed;
         let edges = edge_keys(costs, partners, slots, start..end);
-        let made = greedy(
-            partners,
-            slots,
-            edges,
-            quota,
-            &mut group_of,
-            &mut groups,
-        );
+        let made = greedy(partners, slots, edges, quota, &mut group_of, &mut groups);
         owed = quota - made;
     }
     groups
