@@ -1,7 +1,8 @@
 //! The floor under the write stage: lossless WebP encodes one texture on one thread, so a
 //! SOG's write takes at least as long as its largest texture, and `shN_labels` (N texels) can
 //! only start after k-means. This times every texture of an existing SOG, one at a time, at
-//! the default effort (4) and at effort 0.
+//! the efforts in `BENCH_EFFORTS` (default `4,0`: the default and the fastest), and prints each
+//! effort's total bytes beside the first one's.
 //!
 //! `BENCH_SOG=scene.sog cargo bench --bench webp_textures` (a SOG written by `compress`; the
 //! sample scene at `BENCH_N` splats, default 1 000 000, is compressed on the CPU when unset).
@@ -29,27 +30,41 @@ fn main() {
             out
         }
     };
+    let efforts: Vec<u8> = std::env::var("BENCH_EFFORTS")
+        .unwrap_or_else(|_| "4,0".into())
+        .split(',')
+        .map(|e| {
+            e.trim()
+                .parse()
+                .expect("BENCH_EFFORTS: efforts 0..=9, comma-separated")
+        })
+        .collect();
     let file = sog::read(&path).expect("read the SOG");
-    let mut total = [0.0f64; 2];
-    let mut largest = [0.0f64; 2];
+    let mut seconds = vec![0.0f64; efforts.len()];
+    let mut largest = vec![0.0f64; efforts.len()];
+    let mut bytes = vec![0usize; efforts.len()];
     for (name, image) in &file.images {
         let mut line = format!("{name:14} {:>5}x{:<5}", image.width, image.height);
-        for (slot, effort) in [4u8, 0].into_iter().enumerate() {
+        for (slot, &effort) in efforts.iter().enumerate() {
             let start = Instant::now();
-            let bytes = webp::encode(image, effort).expect("encode");
+            let encoded = webp::encode(image, effort).expect("encode");
             let secs = start.elapsed().as_secs_f64();
-            total[slot] += secs;
+            seconds[slot] += secs;
             largest[slot] = largest[slot].max(secs);
-            line += &format!("  effort {effort}: {secs:6.3} s {:>9} B", bytes.len());
+            bytes[slot] += encoded.len();
+            line += &format!("  e{effort}: {secs:6.3} s {:>9} B", encoded.len());
         }
         println!("{line}");
     }
-    println!(
-        "{}: sum of textures {:.3} s (effort 4) / {:.3} s (effort 0); largest one {:.3} / {:.3} s = the write stage's floor with one thread per texture",
-        path.display(),
-        total[0],
-        total[1],
-        largest[0],
-        largest[1]
-    );
+    println!("{}:", path.display());
+    for (slot, effort) in efforts.iter().enumerate() {
+        println!(
+            "  effort {effort}: textures {:>10} B ({:.4} of effort {}), {:.3} s in all, largest one {:.3} s (the write stage's floor with one thread per texture)",
+            bytes[slot],
+            bytes[slot] as f64 / bytes[0] as f64,
+            efforts[0],
+            seconds[slot],
+            largest[slot]
+        );
+    }
 }

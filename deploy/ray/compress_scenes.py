@@ -230,7 +230,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--backend", default="auto", choices=["auto", "cuda", "wgpu", "cpu"])
     parser.add_argument("--sh-iterations", type=int, default=10)
     parser.add_argument("--sh-bands", type=int, choices=range(4), default=None)
-    parser.add_argument("--webp-effort", type=int, choices=range(10), default=4)
+    parser.add_argument("--webp-effort", type=int, choices=range(10), default=2)
     parser.add_argument("--order", default="morton", choices=["morton", "plas"])
     parser.add_argument("--plas-quality", default="default", choices=["fast", "default", "best"])
     args = parser.parse_args(argv)

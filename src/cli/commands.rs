@@ -17,7 +17,7 @@ use super::{
 };
 
 /// Default lossless WebP effort (see BENCHMARKS.md for the size/time trade-off).
-pub const DEFAULT_WEBP_EFFORT: u8 = 4;
+pub const DEFAULT_WEBP_EFFORT: u8 = crate::formats::DEFAULT_WEBP_EFFORT;
 
 /// A usage error worded by clap (exit status 2).
 fn usage_error(message: &str) -> Failure {

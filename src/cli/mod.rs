@@ -283,7 +283,8 @@ struct EncodeArgs {
     /// Seed for every random choice: same input and seed give identical output bytes.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Lossless WebP effort, 0 (fastest) to 9 (smallest).
+    /// Lossless WebP effort, 0 (fastest) to 9 (smallest). The default, 2, writes a few tenths of
+    /// a percent more than 4 and encodes 2.5-4x faster; 9 saves under 0.1 % more than 4.
     #[arg(long, default_value_t = commands::DEFAULT_WEBP_EFFORT, value_parser = clap::value_parser!(u8).range(0..=9))]
     webp_effort: u8,
     /// Texel order: morton (fast, splat-transform's order) or plas (a self-organising sort

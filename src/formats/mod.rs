@@ -224,6 +224,11 @@ pub fn read_lod(path: &Path, level: Option<u32>) -> Result<(Scene, Vec<String>)>
     Ok((scene, Vec::new()))
 }
 
+/// Default lossless WebP effort. Effort 2 writes 0.04–0.34 % more bytes than effort 4 on the
+/// shared real scenes and encodes 2.5–4× faster (BENCHMARKS.md, 2026-12-03): the write of
+/// `shN_labels` waits for k-means, so its encode time is on every compression's critical path.
+pub const DEFAULT_WEBP_EFFORT: u8 = 2;
+
 /// How writers encode their files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WriteOptions {
@@ -236,7 +241,7 @@ pub struct WriteOptions {
 impl Default for WriteOptions {
     fn default() -> Self {
         WriteOptions {
-            webp_effort: 4,
+            webp_effort: DEFAULT_WEBP_EFFORT,
             spz_version: spz::DEFAULT_VERSION,
         }
     }

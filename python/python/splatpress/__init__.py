@@ -99,7 +99,7 @@ def compress(
     order: str = "morton",
     plas_quality: str = "default",
     quality: str = "max",
-    webp_effort: int = 4,
+    webp_effort: int = 2,
     sample_count: Optional[int] = None,
     sample_bands: int = 3,
     progress: Optional[ProgressCallback] = None,
@@ -173,7 +173,7 @@ def batch(
     order: str = "morton",
     plas_quality: str = "default",
     quality: str = "max",
-    webp_effort: int = 4,
+    webp_effort: int = 2,
     progress: Optional[ProgressCallback] = None,
 ) -> Dict[str, Any]:
     """Compress many scenes, like ``splatpress batch --json``.
