@@ -110,7 +110,7 @@ impl Kernels {
         }
         Kernels {
             scan: scan::<4, false>,
-            distances: distances::<false>,
+            distances: distances::<false, 4>,
         }
     }
 }
@@ -134,14 +134,75 @@ mod x86 {
         scan_with::<4>(p, k, c, s, super::block_min::<4, true>)
     }
 
+    /// [`super::distances`] with AVX-512 intrinsics: 8, 4, 2 or 1 tiles at a time, their
+    /// accumulators in registers (the portable form spills them at every dimension). Same
+    /// arithmetic per lane: `x[d] − c`, then one fused multiply-add, dimensions in order.
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) unsafe fn distances_avx512(x: &[f32], k: &Packed, t: Range<usize>, o: &mut [f32]) {
-        distances::<true>(x, k, t, o)
+        let dim = k.dim;
+        assert!(
+            x.len() >= dim
+                && o.len() >= t.len() * LANES
+                && k.values.len() >= t.end * dim * LANES
+                && k.norms.len() >= t.end * LANES
+        );
+        let mut tile = t.start;
+        while tile < t.end {
+            let left = t.end - tile;
+            let out = o[(tile - t.start) * LANES..].as_mut_ptr();
+            // SAFETY: the assert above covers every tile below `t.end`; each call reads
+            // `n` tiles from `tile` and writes `n · LANES` values at `out`.
+            tile += unsafe {
+                match left {
+                    8.. => tiles_avx512::<8>(x, k, tile, out),
+                    4..=7 => tiles_avx512::<4>(x, k, tile, out),
+                    2..=3 => tiles_avx512::<2>(x, k, tile, out),
+                    _ => tiles_avx512::<1>(x, k, tile, out),
+                }
+            };
+        }
+    }
+
+    /// Distances from `x` to the `N` tiles from `first`, written at `out`; returns `N`.
+    ///
+    /// # Safety
+    /// AVX-512F; tiles `first..first + N` exist in `k`; `out` has room for `N · LANES` values.
+    #[inline(always)]
+    unsafe fn tiles_avx512<const N: usize>(
+        x: &[f32],
+        k: &Packed,
+        first: usize,
+        out: *mut f32,
+    ) -> usize {
+        let dim = k.dim;
+        // SAFETY: the caller's contract (see above).
+        unsafe {
+            let values = k.values.as_ptr().add(first * dim * LANES);
+            let mut acc = [_mm512_setzero_ps(); N];
+            for (d, &xd) in x[..dim].iter().enumerate() {
+                let xd = _mm512_set1_ps(xd);
+                for (b, acc) in acc.iter_mut().enumerate() {
+                    let c = _mm512_loadu_ps(values.add((b * dim + d) * LANES));
+                    let diff = _mm512_sub_ps(xd, c);
+                    *acc = _mm512_fmadd_ps(diff, diff, *acc);
+                }
+            }
+            let infinity = _mm512_set1_ps(f32::INFINITY);
+            for (b, acc) in acc.iter().enumerate() {
+                let norms = _mm512_loadu_ps(k.norms.as_ptr().add((first + b) * LANES));
+                let real = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(norms, infinity);
+                _mm512_storeu_ps(
+                    out.add(b * LANES),
+                    _mm512_mask_blend_ps(real, infinity, *acc),
+                );
+            }
+        }
+        N
     }
 
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn distances_avx2(x: &[f32], k: &Packed, t: Range<usize>, o: &mut [f32]) {
-        distances::<true>(x, k, t, o)
+        distances::<true, 4>(x, k, t, o)
     }
 
     /// [`super::block_min`] for 8 rows with AVX-512 intrinsics: the 8 accumulators and the
@@ -297,27 +358,82 @@ fn block_min<const ROWS: usize, const FMA: bool>(
     out
 }
 
+/// Squared distances from `x` to every slot of `tiles`, `CHAINS` tiles at a time: each
+/// tile's sum over the dimensions is one dependent chain of multiply-adds, so one tile at a
+/// time waits on the FMA latency at every step while several chains keep the FMA ports busy.
+/// Each lane's sum runs over the dimensions in order whatever `CHAINS` is.
 #[inline(always)]
-fn distances<const FMA: bool>(x: &[f32], packed: &Packed, tiles: Range<usize>, out: &mut [f32]) {
+fn distances<const FMA: bool, const CHAINS: usize>(
+    x: &[f32],
+    packed: &Packed,
+    tiles: Range<usize>,
+    out: &mut [f32],
+) {
     let dim = packed.dim;
-    for (o, t) in out.chunks_exact_mut(LANES).zip(tiles) {
+    let mut tile = tiles.start;
+    let mut outs = out.chunks_exact_mut(CHAINS * LANES);
+    while tile + CHAINS <= tiles.end {
+        let o = outs.next().expect("an output slot for every tile");
+        let values = &packed.values[tile * dim * LANES..(tile + CHAINS) * dim * LANES];
+        let mut acc = [[0.0f32; LANES]; CHAINS];
+        for (d, &xd) in x[..dim].iter().enumerate() {
+            for (b, acc) in acc.iter_mut().enumerate() {
+                let c: &[f32; LANES] = values[(b * dim + d) * LANES..][..LANES].try_into().unwrap();
+                for j in 0..LANES {
+                    let diff = xd - c[j];
+                    acc[j] = fmadd::<FMA>(diff, diff, acc[j]);
+                }
+            }
+        }
+        for (b, acc) in acc.iter().enumerate() {
+            finish_tile(packed, tile + b, acc, &mut o[b * LANES..(b + 1) * LANES]);
+        }
+        tile += CHAINS;
+    }
+    let rest = &mut out[(tile - tiles.start) * LANES..];
+    for (o, t) in rest.chunks_exact_mut(LANES).zip(tile..tiles.end) {
         let mut acc = [0.0f32; LANES];
-        let tile = &packed.values[t * dim * LANES..(t + 1) * dim * LANES];
+        let values = &packed.values[t * dim * LANES..(t + 1) * dim * LANES];
         for d in 0..dim {
-            let c: &[f32; LANES] = tile[d * LANES..(d + 1) * LANES].try_into().unwrap();
+            let c: &[f32; LANES] = values[d * LANES..(d + 1) * LANES].try_into().unwrap();
             for j in 0..LANES {
                 let diff = x[d] - c[j];
                 acc[j] = fmadd::<FMA>(diff, diff, acc[j]);
             }
         }
+        finish_tile(packed, t, &acc, o);
+    }
+}
+
+/// Writes one tile's sums, +∞ in padding slots.
+#[inline(always)]
+fn finish_tile(packed: &Packed, tile: usize, acc: &[f32; LANES], out: &mut [f32]) {
+    for j in 0..LANES {
+        out[j] = if packed.norms[tile * LANES + j].is_finite() {
+            acc[j]
+        } else {
+            f32::INFINITY
+        };
+    }
+}
+
+/// The smallest value of `values` (a whole number of [`LANES`]; no NaN), +∞ when empty.
+/// Lane-wise minima first, so the loop compiles to vector compares.
+#[inline]
+pub fn smallest(values: &[f32]) -> f32 {
+    let mut lanes = [f32::INFINITY; LANES];
+    for chunk in values.chunks_exact(LANES) {
         for j in 0..LANES {
-            o[j] = if packed.norms[t * LANES + j].is_finite() {
-                acc[j]
+            lanes[j] = if chunk[j] < lanes[j] {
+                chunk[j]
             } else {
-                f32::INFINITY
+                lanes[j]
             };
         }
     }
+    lanes
+        .into_iter()
+        .fold(f32::INFINITY, |m, v| if v < m { v } else { m })
 }
 
 /// Brute force: the nearest centroid of every point (ties → lower index).
@@ -427,20 +543,76 @@ pub(super) mod tests {
 
     #[test]
     fn distances_match_direct_form() {
-        let (dim, k) = (5, 20);
+        // Groups of 1 to 21 tiles: whole blocks of CHAINS tiles, a remainder, or both.
+        let dim = 5;
+        let sizes = [
+            20usize,
+            1,
+            16 * 8,
+            16 * 8 + 3,
+            16 * 21 - 5,
+            33,
+            16 * 7,
+            16 * 2,
+        ];
+        let k: usize = sizes.iter().sum();
         let centroids = noise(k * dim, 3);
-        let (packed, ranges) = pack(&centroids, dim, &[(0..k as u32).rev().collect()]);
+        let mut next = 0u32;
+        let groups: Vec<Vec<u32>> = sizes
+            .iter()
+            .map(|&size| {
+                let group = (next..next + size as u32).collect();
+                next += size as u32;
+                group
+            })
+            .collect();
+        let (packed, ranges) = pack(&centroids, dim, &groups);
         let x = noise(dim, 4);
-        let mut out = vec![0.0; ranges[0].len() * LANES];
-        (Kernels::detect().distances)(&x, &packed, ranges[0].clone(), &mut out);
-        for (slot, &id) in packed.ids.iter().enumerate() {
-            if id == PADDING {
-                assert_eq!(out[slot], f32::INFINITY);
-                continue;
+        for range in ranges {
+            let mut out = vec![0.0; range.len() * LANES];
+            (Kernels::detect().distances)(&x, &packed, range.clone(), &mut out);
+            // Every instruction set this machine has gives the same bits as the FMA form
+            // one tile at a time (the portable form has no FMA: within rounding).
+            let mut fused = vec![0.0; out.len()];
+            distances::<true, 1>(&x, &packed, range.clone(), &mut fused);
+            #[cfg(target_arch = "x86_64")]
+            for (level, run) in [
+                (
+                    "avx512f",
+                    x86::distances_avx512 as unsafe fn(&[f32], &Packed, Range<usize>, &mut [f32]),
+                ),
+                ("avx2", x86::distances_avx2),
+            ] {
+                if std::arch::is_x86_feature_detected!("fma")
+                    && (level == "avx2" || std::arch::is_x86_feature_detected!("avx512f"))
+                    && std::arch::is_x86_feature_detected!("avx2")
+                {
+                    let mut got = vec![0.0; out.len()];
+                    // SAFETY: the features were detected just above.
+                    unsafe { run(&x, &packed, range.clone(), &mut got) };
+                    assert_eq!(got, fused, "{level}, tiles {range:?}");
+                }
             }
-            let c = &centroids[id as usize * dim..(id as usize + 1) * dim];
-            let want: f32 = x.iter().zip(c).map(|(a, b)| (a - b) * (a - b)).sum();
-            assert!((out[slot] - want).abs() < 1e-6);
+            let ids = &packed.ids[range.start * LANES..range.end * LANES];
+            for (&id, &got) in ids.iter().zip(&out) {
+                if id == PADDING {
+                    assert_eq!(got, f32::INFINITY);
+                    continue;
+                }
+                let c = &centroids[id as usize * dim..(id as usize + 1) * dim];
+                let want: f32 = x.iter().zip(c).map(|(a, b)| (a - b) * (a - b)).sum();
+                assert!((got - want).abs() < 1e-6, "centroid {id}: {got} vs {want}");
+            }
         }
+    }
+
+    #[test]
+    fn smallest_is_the_minimum() {
+        let mut values = noise(7 * LANES, 5);
+        let want = values.iter().fold(f32::INFINITY, |m, &v| m.min(v));
+        assert_eq!(smallest(&values), want);
+        values[3 * LANES + 9] = -2.0;
+        assert_eq!(smallest(&values), -2.0);
+        assert_eq!(smallest(&[]), f32::INFINITY);
     }
 }

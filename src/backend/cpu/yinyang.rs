@@ -14,12 +14,15 @@ use super::assign::{self, Kernels, LANES, PADDING, Packed, TASK_POINTS};
 /// Most per-point lower bounds kept in memory (1 GiB of f32).
 const MAX_BOUNDS: usize = 1 << 28;
 /// When a refinement scanned more than this share of all groups, the bounds are not paying
-/// for themselves (e.g. many coincident centroids): the next call starts over with a full
-/// blocked scan, which is several times faster per distance than the per-point rescans.
-const RESCAN_SHARE: f64 = 0.2;
+/// for themselves (early iterations, re-seeded clusters, many coincident centroids): the
+/// next call starts over with a full blocked scan, about 3× cheaper per distance than the
+/// refinement's scans. Early on the share roughly doubles per call, so waiting for 0.2
+/// cost a refinement as long as a full scan (500k SH2 points, K = 65,536: 0.06, 0.11,
+/// 0.23 of the groups in calls 2-4).
+const RESCAN_SHARE: f64 = 0.1;
 
 /// Bounds carried from one assignment to the next over the same points.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct State {
     /// Centroid ids per group, ascending.
     groups: Vec<Vec<u32>>,
@@ -204,73 +207,322 @@ fn refine(points: &[f32], centroids: &[f32], state: &mut State, kernels: Kernels
         .enumerate()
         .map(|(task, ((labels, upper), lower))| {
             let first = task * TASK_POINTS;
-            let mut scratch = Vec::new();
-            let mut scanned = 0usize;
-            for row in 0..labels.len() {
-                let x = &points[(first + row) * dim..(first + row + 1) * dim];
-                let lb = &mut lower[row * g_count..(row + 1) * g_count];
-                let mut a = labels[row];
-                let mut u = upper[row] + drift[a as usize];
-                let mut m = f32::INFINITY;
-                for (l, d) in lb.iter_mut().zip(&group_drift) {
-                    *l -= d;
-                    m = m.min(*l);
-                }
-                if u > m {
-                    let c = &centroids[a as usize * dim..(a as usize + 1) * dim];
-                    u = x
-                        .iter()
-                        .zip(c)
-                        .map(|(p, q)| (p - q) * (p - q))
-                        .sum::<f32>()
-                        .sqrt();
-                }
-                if u > m {
-                    for g in 0..g_count {
-                        if lb[g] >= u {
-                            continue;
-                        }
-                        scanned += 1;
-                        let tiles = ranges[g].clone();
-                        let first_slot = tiles.start * LANES;
-                        scratch.resize(tiles.len() * LANES, 0.0);
-                        (kernels.distances)(x, &packed, tiles, &mut scratch);
-                        let (mut best_d, mut best_id) = (f32::INFINITY, PADDING);
-                        for (s, &d) in scratch.iter().enumerate() {
-                            let id = packed.ids[first_slot + s];
-                            if d < best_d || (d == best_d && id < best_id) {
-                                (best_d, best_id) = (d, id);
-                            }
-                        }
-                        let best = best_d.sqrt();
-                        if best < u || (best == u && best_id < a) {
-                            let old_group = group_of[a as usize] as usize;
-                            if old_group != g {
-                                lb[old_group] = lb[old_group].min(u);
-                            }
-                            (a, u) = (best_id, best);
-                        }
-                        let others = scratch
-                            .iter()
-                            .enumerate()
-                            .filter(|(s, _)| packed.ids[first_slot + s] != a)
-                            .fold(f32::INFINITY, |m, (_, &d)| m.min(d));
-                        lb[g] = others.sqrt();
-                    }
-                }
-                labels[row] = a;
-                upper[row] = u;
-            }
-            scanned
+            let pts = &points[first * dim..(first + labels.len()) * dim];
+            let bounds = Bounds {
+                drift: &drift,
+                group_drift: &group_drift,
+                centroids,
+                dim,
+            };
+            let wanted = bounds.loosen(pts, labels, upper, lower);
+            let scans = scan_wanted(pts, &wanted, &packed, &ranges, kernels);
+            replay(&wanted, &scans, group_of, labels, upper, lower)
         })
         .sum();
     scanned as f64 / (n * g_count) as f64
+}
+
+/// What moved since the previous call, for loosening the bounds.
+struct Bounds<'a> {
+    drift: &'a [f32],
+    group_drift: &'a [f32],
+    centroids: &'a [f32],
+    dim: usize,
+}
+
+impl Bounds<'_> {
+    /// Moves every bound of a task's points by the drifts (the upper bound made exact where
+    /// it passes the smallest lower bound) and returns the (group, point) pairs whose lower
+    /// bound is below the upper bound, by group: the only groups that can hold a nearer
+    /// centroid.
+    fn loosen(
+        &self,
+        pts: &[f32],
+        labels: &[u32],
+        upper: &mut [f32],
+        lower: &mut [f32],
+    ) -> Vec<u64> {
+        let (dim, g_count) = (self.dim, self.group_drift.len());
+        let mut wanted = Vec::new();
+        for (row, (&a, u)) in labels.iter().zip(upper.iter_mut()).enumerate() {
+            let lb = &mut lower[row * g_count..(row + 1) * g_count];
+            *u += self.drift[a as usize];
+            for (l, d) in lb.iter_mut().zip(self.group_drift) {
+                *l -= d;
+            }
+            let m = smallest_bound(lb);
+            if *u <= m {
+                continue;
+            }
+            let x = &pts[row * dim..(row + 1) * dim];
+            let c = &self.centroids[a as usize * dim..(a as usize + 1) * dim];
+            *u = x
+                .iter()
+                .zip(c)
+                .map(|(p, q)| (p - q) * (p - q))
+                .sum::<f32>()
+                .sqrt();
+            if *u > m {
+                let candidates = lb.iter().enumerate().filter(|&(_, &l)| l < *u);
+                wanted.extend(candidates.map(|(g, _)| ((g as u64) << 32) | row as u64));
+            }
+        }
+        wanted.sort_unstable();
+        wanted
+    }
+}
+
+/// One (point, group) scan: the nearest slot's squared distance and centroid (ties → lower
+/// id), and the nearest of the group's other slots.
+#[derive(Clone, Copy)]
+struct Scan {
+    best: f32,
+    id: u32,
+    second: f32,
+}
+
+/// Scans each wanted (group, point) pair. Pairs come by group, so a group's centroids stay
+/// in cache while its points are scanned.
+fn scan_wanted(
+    pts: &[f32],
+    wanted: &[u64],
+    packed: &Packed,
+    ranges: &[Range<usize>],
+    kernels: Kernels,
+) -> Vec<Scan> {
+    let dim = packed.dim;
+    let mut scratch = Vec::new();
+    wanted
+        .iter()
+        .map(|&key| {
+            let (g, row) = ((key >> 32) as usize, key as u32 as usize);
+            let tiles = ranges[g].clone();
+            let first_slot = tiles.start * LANES;
+            scratch.resize(tiles.len() * LANES, 0.0);
+            (kernels.distances)(
+                &pts[row * dim..(row + 1) * dim],
+                packed,
+                tiles,
+                &mut scratch,
+            );
+            // Slots hold ascending ids, so the first slot at the smallest distance is the
+            // lowest id among ties.
+            let best = assign::smallest(&scratch);
+            let slot = scratch.iter().position(|&d| d == best).unwrap_or(0);
+            scratch[slot] = f32::INFINITY;
+            Scan {
+                best,
+                id: packed.ids[first_slot + slot],
+                second: assign::smallest(&scratch),
+            }
+        })
+        .collect()
+}
+
+/// Walks each point's scanned groups in ascending order as a one-point-at-a-time Yinyang
+/// step would, skipping groups a nearer centroid found earlier rules out: labels and bounds
+/// come out as that step's. Returns how many groups were used.
+fn replay(
+    wanted: &[u64],
+    scans: &[Scan],
+    group_of: &[u32],
+    labels: &mut [u32],
+    upper: &mut [f32],
+    lower: &mut [f32],
+) -> usize {
+    let g_count = lower.len() / labels.len().max(1);
+    // The pairs by point, each point's groups still ascending.
+    let mut start = vec![0usize; labels.len() + 1];
+    for &key in wanted {
+        start[key as u32 as usize + 1] += 1;
+    }
+    for row in 0..labels.len() {
+        start[row + 1] += start[row];
+    }
+    let mut next = start.clone();
+    let mut by_point = vec![0u32; wanted.len()];
+    for (i, &key) in wanted.iter().enumerate() {
+        let row = key as u32 as usize;
+        by_point[next[row]] = i as u32;
+        next[row] += 1;
+    }
+    let mut used = 0;
+    for row in 0..labels.len() {
+        let lb = &mut lower[row * g_count..(row + 1) * g_count];
+        let (mut a, mut u) = (labels[row], upper[row]);
+        for &i in &by_point[start[row]..start[row + 1]] {
+            let g = (wanted[i as usize] >> 32) as usize;
+            if lb[g] >= u {
+                continue;
+            }
+            used += 1;
+            let scan = scans[i as usize];
+            let best = scan.best.sqrt();
+            if best < u || (best == u && scan.id < a) {
+                let old_group = group_of[a as usize] as usize;
+                if old_group != g {
+                    lb[old_group] = lb[old_group].min(u);
+                }
+                (a, u) = (scan.id, best);
+            }
+            // The nearest centroid of the group other than `a`.
+            let others = if scan.id == a { scan.second } else { scan.best };
+            lb[g] = others.sqrt();
+        }
+        labels[row] = a;
+        upper[row] = u;
+    }
+    used
+}
+
+/// The smallest of a point's group lower bounds (any length), vectorised as
+/// [`assign::smallest`].
+fn smallest_bound(bounds: &[f32]) -> f32 {
+    let whole = bounds.len() / LANES * LANES;
+    let tail = bounds[whole..]
+        .iter()
+        .fold(f32::INFINITY, |m, &v| if v < m { v } else { m });
+    let head = assign::smallest(&bounds[..whole]);
+    if tail < head { tail } else { head }
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::assign::tests::{check_nearest, noise};
     use super::*;
+
+    #[test]
+    fn refinement_by_group_equals_one_point_at_a_time() {
+        let kernels = Kernels::detect();
+        for (n, k, dim) in [(3000, 700, 9), (2000, 300, 24), (1500, 1100, 45)] {
+            let points = noise(n * dim, 21);
+            let mut centroids = noise(k * dim, 22);
+            let mut state = State::default();
+            let mut labels = vec![0; n];
+            assign(&points, &centroids, dim, &mut labels, &mut state);
+            for step in 0..6u64 {
+                let jitter = noise(k * dim, 200 + step);
+                for (i, c) in centroids.iter_mut().enumerate() {
+                    *c += if (i / dim) % 13 == 0 {
+                        jitter[i]
+                    } else {
+                        0.02 * jitter[i]
+                    };
+                }
+                let mut reference = state.clone();
+                let share = refine(&points, &centroids, &mut state, kernels);
+                let want = refine_one_at_a_time(&points, &centroids, &mut reference, kernels);
+                assert_eq!(share, want, "share scanned, step {step}");
+                assert_eq!(state.labels, reference.labels, "labels, step {step}");
+                assert_eq!(state.upper, reference.upper, "upper bounds, step {step}");
+                assert_eq!(state.lower, reference.lower, "lower bounds, step {step}");
+                assert!(
+                    share > 0.0,
+                    "step {step} scanned nothing: the test would prove nothing"
+                );
+                state.previous.clone_from(&centroids);
+                reference.previous.clone_from(&centroids);
+            }
+        }
+    }
+
+    /// The refinement as it was before the scans were grouped: one point at a time, each
+    /// group scanned when reached. The grouped one must give the same bits.
+    fn refine_one_at_a_time(
+        points: &[f32],
+        centroids: &[f32],
+        state: &mut State,
+        kernels: Kernels,
+    ) -> f64 {
+        let dim = state.dim;
+        let g_count = state.groups.len();
+        let drift: Vec<f32> = centroids
+            .chunks(dim)
+            .zip(state.previous.chunks(dim))
+            .map(|(a, b)| {
+                a.iter()
+                    .zip(b)
+                    .map(|(p, q)| ((p - q) as f64).powi(2))
+                    .sum::<f64>()
+                    .sqrt() as f32
+            })
+            .collect();
+        let mut group_drift = vec![0.0f32; g_count];
+        for (c, &g) in state.group_of.iter().enumerate() {
+            group_drift[g as usize] = group_drift[g as usize].max(drift[c]);
+        }
+        let (packed, ranges) = assign::pack(centroids, dim, &state.groups);
+        let group_of = &state.group_of;
+        let n = state.labels.len();
+        let scanned: usize = state
+            .labels
+            .par_chunks_mut(TASK_POINTS)
+            .zip(state.upper.par_chunks_mut(TASK_POINTS))
+            .zip(state.lower.par_chunks_mut(TASK_POINTS * g_count))
+            .enumerate()
+            .map(|(task, ((labels, upper), lower))| {
+                let first = task * TASK_POINTS;
+                let mut scratch = Vec::new();
+                let mut scanned = 0usize;
+                for row in 0..labels.len() {
+                    let x = &points[(first + row) * dim..(first + row + 1) * dim];
+                    let lb = &mut lower[row * g_count..(row + 1) * g_count];
+                    let mut a = labels[row];
+                    let mut u = upper[row] + drift[a as usize];
+                    for (l, d) in lb.iter_mut().zip(&group_drift) {
+                        *l -= d;
+                    }
+                    let m = smallest_bound(lb);
+                    if u > m {
+                        let c = &centroids[a as usize * dim..(a as usize + 1) * dim];
+                        u = x
+                            .iter()
+                            .zip(c)
+                            .map(|(p, q)| (p - q) * (p - q))
+                            .sum::<f32>()
+                            .sqrt();
+                    }
+                    if u > m {
+                        for g in 0..g_count {
+                            if lb[g] >= u {
+                                continue;
+                            }
+                            scanned += 1;
+                            let tiles = ranges[g].clone();
+                            let first_slot = tiles.start * LANES;
+                            scratch.resize(tiles.len() * LANES, 0.0);
+                            (kernels.distances)(x, &packed, tiles, &mut scratch);
+                            // Slots hold ascending ids, so the first slot at the smallest
+                            // distance is the lowest id among ties.
+                            let best_d = assign::smallest(&scratch);
+                            let best_slot = scratch.iter().position(|&d| d == best_d).unwrap_or(0);
+                            let best_id = packed.ids[first_slot + best_slot];
+                            let best = best_d.sqrt();
+                            if best < u || (best == u && best_id < a) {
+                                let old_group = group_of[a as usize] as usize;
+                                if old_group != g {
+                                    lb[old_group] = lb[old_group].min(u);
+                                }
+                                (a, u) = (best_id, best);
+                            }
+                            // The nearest centroid of the group other than `a`.
+                            let others = if best_id == a {
+                                scratch[best_slot] = f32::INFINITY;
+                                assign::smallest(&scratch)
+                            } else {
+                                best_d
+                            };
+                            lb[g] = others.sqrt();
+                        }
+                    }
+                    labels[row] = a;
+                    upper[row] = u;
+                }
+                scanned
+            })
+            .sum();
+        scanned as f64 / (n * g_count) as f64
+    }
 
     #[test]
     fn refinement_tracks_moving_centroids_exactly() {
