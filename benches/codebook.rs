@@ -10,28 +10,11 @@
 //! Sizes: `BENCH_N` values (default 2 949 120 = 65 536 × 45), `BENCH_REPS` (default 5).
 //! `cargo bench --bench codebook`.
 
-use std::time::{Duration, Instant};
-
 use splatpress::encode::codebook;
 use splatpress::encode::rng::Rng;
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn best(reps: usize, mut f: impl FnMut()) -> Duration {
-    (0..reps)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .min()
-        .unwrap_or_default()
-}
+mod common;
+use common::{best, env_usize};
 
 fn main() {
     let n = env_usize("BENCH_N", 65_536 * 45);

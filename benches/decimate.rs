@@ -19,12 +19,8 @@ use splatpress::backend::select::{self, AnyBackend, Choice};
 use splatpress::encode::decimate::{Strategy, coarser_levels};
 use splatpress::encode::rng::Rng;
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+mod common;
+use common::env_usize;
 
 /// A scene like a trained one: splats on a few noisy surfaces, varied sizes and colours.
 fn scene(n: usize, bands: u8) -> Scene {

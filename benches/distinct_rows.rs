@@ -8,17 +8,12 @@
 //! rows among them, default N), `BENCH_REPS` (default 3). `cargo bench --bench distinct_rows`.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
 
 use splatpress::encode::kmeans::distinct_rows;
 use splatpress::encode::rng::Rng;
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+mod common;
+use common::{best, env_usize};
 
 /// The implementation before session 4: one sequential pass hashing whole rows with SipHash.
 fn baseline(points: &[f32], dim: usize) -> (Vec<f32>, Vec<u32>) {
@@ -37,17 +32,6 @@ fn baseline(points: &[f32], dim: usize) -> (Vec<f32>, Vec<u32>) {
         })
         .collect();
     (unique, inverse)
-}
-
-fn best(reps: usize, mut f: impl FnMut()) -> Duration {
-    (0..reps)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .min()
-        .unwrap_or_default()
 }
 
 fn main() {

@@ -18,12 +18,8 @@ use splatpress::backend::Backend;
 use splatpress::backend::cpu::Cpu;
 use splatpress::backend::wgpu::{WgpuBackend, WgpuOptions};
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+mod common;
+use common::env_usize;
 
 fn env_flag(name: &str, default: bool) -> bool {
     std::env::var(name).map_or(default, |v| v == "1")

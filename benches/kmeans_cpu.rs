@@ -8,12 +8,8 @@ use std::time::Instant;
 use splatpress::backend::cpu::{self, Cpu};
 use splatpress::encode::{kmeans, rng};
 
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+mod common;
+use common::{env_usize, median};
 
 fn naive(points: &[f32], centroids: &[f32], dim: usize, labels: &mut [u32]) {
     for (x, l) in points.chunks(dim).zip(labels.iter_mut()) {
@@ -28,13 +24,12 @@ fn naive(points: &[f32], centroids: &[f32], dim: usize, labels: &mut [u32]) {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn kernel() {
-    let (n, k, dim) = (env("N", 20_000), env("K", 4096), env("D", 24));
+    let (n, k, dim) = (
+        env_usize("N", 20_000),
+        env_usize("K", 4096),
+        env_usize("D", 24),
+    );
     let points: Vec<f32> = (0..n * dim)
         .map(|i| rng::unit(1, 0, i as u64) - 0.5)
         .collect();
@@ -93,9 +88,9 @@ impl splatpress::Progress for StepTimer {
 
 fn palette() {
     let (n, bands, iters) = (
-        env("KM_N", 100_000),
-        env("KM_BANDS", 2) as u8,
-        env("KM_ITERS", 10) as u32,
+        env_usize("KM_N", 100_000),
+        env_usize("KM_BANDS", 2) as u8,
+        env_usize("KM_ITERS", 10) as u32,
     );
     // KM_PLY: cluster the SH of a real scene instead of the sample.
     let scene = match std::env::var("KM_PLY") {

@@ -27,12 +27,8 @@ use splatpress::backend::wgpu::{WgpuBackend, WgpuOptions};
 use splatpress::encode::{kmeans, pipeline};
 use splatpress::{Event, Progress};
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+mod common;
+use common::env_usize;
 
 /// The CUDA options from `SPLATPRESS_CUDA_ASSIGN` (`fp32`, `f16`, else `auto`).
 fn cuda_options() -> CudaOptions {

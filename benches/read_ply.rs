@@ -14,6 +14,9 @@ use splatpress::Scene;
 use splatpress::formats::ply;
 use splatpress::scene::Model;
 
+mod common;
+use common::median;
+
 const SPLATS: usize = 1_000_000;
 const RUNS: usize = 5;
 
@@ -63,15 +66,15 @@ fn naive_read(path: &Path) -> Vec<Vec<f32>> {
 
 fn median_seconds(mut run: impl FnMut()) -> f64 {
     run(); // warm the page cache and the allocator
-    let mut times: Vec<f64> = (0..RUNS)
-        .map(|_| {
-            let start = Instant::now();
-            run();
-            start.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[RUNS / 2]
+    median(
+        (0..RUNS)
+            .map(|_| {
+                let start = Instant::now();
+                run();
+                start.elapsed().as_secs_f64()
+            })
+            .collect(),
+    )
 }
 
 fn main() {

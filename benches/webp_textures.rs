@@ -11,14 +11,14 @@ use std::time::Instant;
 
 use splatpress::formats::sog::{self, webp};
 
+mod common;
+use common::env_usize;
+
 fn main() {
     let path = match std::env::var_os("BENCH_SOG") {
         Some(p) => std::path::PathBuf::from(p),
         None => {
-            let n = std::env::var("BENCH_N")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1_000_000);
+            let n = env_usize("BENCH_N", 1_000_000);
             let out = std::env::temp_dir().join(format!("webp-bench-{n}.sog"));
             let options = splatpress::Options {
                 backend: splatpress::BackendChoice::Cpu,

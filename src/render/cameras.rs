@@ -135,65 +135,85 @@ pub fn read_cameras_json(path: &Path) -> Result<Vec<Camera>> {
         .collect()
 }
 
+/// One entry of a `cameras.json`, with what an error needs to name it.
+struct Entry<'a> {
+    path: &'a Path,
+    index: usize,
+    value: &'a Value,
+}
+
+impl Entry<'_> {
+    /// Where an error in field `name` is: the camera and the field.
+    fn at(&self, name: &str) -> String {
+        format!("camera {}, field `{name}`", self.index)
+    }
+
+    /// Field `name` as `read` takes it, or an error naming the file, the camera and the field
+    /// and saying what was `expected`.
+    fn field<T>(
+        &self,
+        name: &str,
+        expected: &str,
+        read: impl FnOnce(&Value) -> Option<T>,
+    ) -> Result<T> {
+        self.value
+            .get(name)
+            .and_then(read)
+            .ok_or_else(|| Error::parse(self.path, self.at(name), expected))
+    }
+
+    /// Field `name` as a finite number.
+    fn number(&self, name: &str) -> Result<f64> {
+        self.field(name, "expected a finite number", |v| {
+            v.as_f64().filter(|v| v.is_finite())
+        })
+    }
+
+    /// Field `name` as a size in pixels, 1 to 16384.
+    fn size(&self, name: &str) -> Result<u32> {
+        self.field(name, "expected a whole number of pixels, 1 to 16384", |v| {
+            v.as_u64()
+                .filter(|v| (1..=16384).contains(v))
+                .map(|v| v as u32)
+        })
+    }
+}
+
+/// 3 finite numbers.
+fn vector(v: &Value) -> Option<[f64; 3]> {
+    let list = v.as_array()?;
+    if list.len() != 3 {
+        return None;
+    }
+    let mut out = [0.0; 3];
+    for (o, x) in out.iter_mut().zip(list) {
+        *o = x.as_f64().filter(|x| x.is_finite())?;
+    }
+    Some(out)
+}
+
 fn camera_entry(path: &Path, index: usize, entry: &Value) -> Result<Camera> {
-    let at = |field: &str| format!("camera {index}, field `{field}`");
-    let number = |field: &str| -> Result<f64> {
-        entry
-            .get(field)
-            .and_then(Value::as_f64)
-            .filter(|v| v.is_finite())
-            .ok_or_else(|| Error::parse(path, at(field), "expected a finite number"))
+    let fields = Entry {
+        path,
+        index,
+        value: entry,
     };
-    let size = |field: &str| -> Result<u32> {
-        entry
-            .get(field)
-            .and_then(Value::as_u64)
-            .filter(|v| (1..=16384).contains(v))
-            .map(|v| v as u32)
-            .ok_or_else(|| {
-                Error::parse(
-                    path,
-                    at(field),
-                    "expected a whole number of pixels, 1 to 16384",
-                )
-            })
-    };
-    let vector = |v: &Value| -> Option<[f64; 3]> {
-        let list = v.as_array()?;
-        if list.len() != 3 {
-            return None;
-        }
-        let mut out = [0.0; 3];
-        for (o, x) in out.iter_mut().zip(list) {
-            *o = x.as_f64().filter(|x| x.is_finite())?;
-        }
-        Some(out)
-    };
-    let position = entry
-        .get("position")
-        .and_then(vector)
-        .ok_or_else(|| Error::parse(path, at("position"), "expected 3 finite numbers"))?;
-    let rotation = entry
-        .get("rotation")
-        .and_then(Value::as_array)
-        .filter(|rows| rows.len() == 3)
-        .and_then(|rows| {
+    let position = fields.field("position", "expected 3 finite numbers", vector)?;
+    let rotation = fields.field(
+        "rotation",
+        "expected a 3×3 matrix of finite numbers",
+        |v| {
+            let rows = v.as_array().filter(|rows| rows.len() == 3)?;
             let r: Vec<[f64; 3]> = rows.iter().filter_map(vector).collect();
             (r.len() == 3).then(|| [r[0], r[1], r[2]])
-        })
-        .ok_or_else(|| {
-            Error::parse(
-                path,
-                at("rotation"),
-                "expected a 3×3 matrix of finite numbers",
-            )
-        })?;
-    let (width, height) = (size("width")?, size("height")?);
-    let (fx, fy) = (number("fx")?, number("fy")?);
+        },
+    )?;
+    let (width, height) = (fields.size("width")?, fields.size("height")?);
+    let (fx, fy) = (fields.number("fx")?, fields.number("fy")?);
     if fx <= 0.0 || fy <= 0.0 {
         return Err(Error::parse(
             path,
-            at("fx"),
+            fields.at("fx"),
             "focal lengths must be positive",
         ));
     }

@@ -4,7 +4,7 @@
 //! - [`cpu`]: the reference. It defines the maths, in f32, per 16×16 tile with rayon.
 //! - `wgpu` (feature `wgpu`): the same steps in WGSL (`wgsl/render_project.wgsl`,
 //!   `wgsl/render_blend.wgsl`) on any adapter, lavapipe included; held to the CPU by
-//!   `tests/render.rs`.
+//!   `tests/render/`.
 //!
 //! The method (Kerbl et al. 2023, with the EWA splatting of Zwicker et al. 2002):
 //!
