@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use splatpress::encode::kmeans::distinct_rows;
+use splatpress::encode::kmeans::{distinct_rows, gather_rows};
 use splatpress::encode::rng::Rng;
 
 mod common;
@@ -50,9 +50,10 @@ fn main() {
         };
         points.extend_from_slice(&pool[row * dim..(row + 1) * dim]);
     }
+    let (firsts, inverse) = distinct_rows(&points, dim);
     assert_eq!(
         baseline(&points, dim),
-        distinct_rows(&points, dim),
+        (gather_rows(&points, dim, &firsts), inverse),
         "same answer"
     );
     let old = best(reps, || drop(baseline(&points, dim)));

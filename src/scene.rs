@@ -212,6 +212,12 @@ impl Scene {
 
     /// A new scene with the splats at `indices`, in that order.
     pub fn select(&self, indices: &[u32]) -> Scene {
+        self.select_bands(indices, self.sh_bands)
+    }
+
+    /// A new scene with the splats at `indices`, in that order, keeping at most `bands` SH
+    /// bands (0: geometry and colour only, the cheapest copy).
+    pub fn select_bands(&self, indices: &[u32], bands: u8) -> Scene {
         use rayon::prelude::*;
         fn gather<T: Copy + Send + Sync>(column: &[T], indices: &[u32]) -> Vec<T> {
             indices
@@ -220,25 +226,37 @@ impl Scene {
                 .map(|&i| column[i as usize])
                 .collect()
         }
-        let k = self.rest_len();
-        let mut rest = vec![0.0; indices.len() * k];
-        if k > 0 {
-            rest.par_chunks_mut(k)
-                .with_min_len(1 << 12)
-                .zip(indices.par_iter())
-                .for_each(|(row, &i)| row.copy_from_slice(self.rest(i as usize)));
-        }
         Scene {
             positions: gather(&self.positions, indices),
             rotations: gather(&self.rotations, indices),
             log_scales: gather(&self.log_scales, indices),
             opacities: gather(&self.opacities, indices),
             sh_dc: gather(&self.sh_dc, indices),
-            sh_bands: self.sh_bands,
-            sh_rest: rest,
+            sh_bands: bands.min(self.sh_bands),
+            sh_rest: self.select_rest(indices, bands),
             model: self.model,
             extras: self.extras.clone(),
         }
+    }
+
+    /// The SH rest rows of the splats at `indices`, in that order, with at most `bands` bands
+    /// (each channel's leading coefficients, as [`Scene::truncate_bands`] keeps them).
+    pub fn select_rest(&self, indices: &[u32], bands: u8) -> Vec<f32> {
+        use rayon::prelude::*;
+        let (old, new) = (self.sh_coeffs(), sh_coeffs(bands.min(self.sh_bands)));
+        let mut rest = vec![0.0; indices.len() * 3 * new];
+        if new > 0 {
+            rest.par_chunks_mut(3 * new)
+                .with_min_len(1 << 12)
+                .zip(indices.par_iter())
+                .for_each(|(row, &i)| {
+                    let src = self.rest(i as usize);
+                    for c in 0..3 {
+                        row[c * new..(c + 1) * new].copy_from_slice(&src[c * old..c * old + new]);
+                    }
+                });
+        }
+        rest
     }
 
     /// Applies the non-finite policy and returns the cleaned scene and what was done:
@@ -249,7 +267,10 @@ impl Scene {
     /// - quaternions: NaN or ±∞ → dropped; all-zero → identity (counted).
     ///
     /// Each splat is counted under the first rule it breaks, in the order above.
-    pub fn sanitize(&self) -> (Scene, Sanitized) {
+    ///
+    /// Takes the scene: when every splat is kept it is repaired in place (a copy would double
+    /// the memory of the largest thing the job holds).
+    pub fn sanitize(self) -> (Scene, Sanitized) {
         let mut report = Sanitized::default();
         let mut keep = Vec::with_capacity(self.len());
         for i in 0..self.len() {
@@ -272,7 +293,7 @@ impl Scene {
             }
         }
         let mut out = if keep.len() == self.len() {
-            self.clone()
+            self
         } else {
             self.select(&keep)
         };
@@ -315,7 +336,7 @@ mod tests {
         s.sh_rest[5 * 9 + 4] = f32::NAN;
         s.rotations[6] = [0.0; 4];
         s.rotations[7] = [f32::INFINITY, 0.0, 0.0, 0.0];
-        let (out, r) = s.sanitize();
+        let (out, r) = s.clone().sanitize();
         // Dropped: 0 (position), 2 (opacity), 4 (scale), 5 (SH), 7 (rotation); kept: 1, 3, 6.
         assert_eq!(out.len(), 3);
         assert_eq!(
@@ -338,6 +359,25 @@ mod tests {
         assert_eq!(out.rotations[2], [1.0, 0.0, 0.0, 0.0]);
         assert_eq!(out.rest(2), s.rest(6));
         out.check_columns().unwrap();
+        // Nothing dropped: the same scene back, zero rotations repaired in place.
+        let mut whole = scene(4, 2);
+        whole.rotations[1] = [0.0; 4];
+        let (kept, r) = whole.clone().sanitize();
+        assert_eq!((r.dropped(), r.zero_rotations), (0, 1));
+        whole.rotations[1] = [1.0, 0.0, 0.0, 0.0];
+        assert_eq!(kept, whole);
+    }
+
+    #[test]
+    fn select_bands_is_select_then_truncate() {
+        let s = scene(6, 3);
+        let order = [4, 0, 5, 2];
+        for bands in 0..=4u8 {
+            let mut want = s.select(&order);
+            want.truncate_bands(bands);
+            assert_eq!(s.select_bands(&order, bands), want, "{bands} bands");
+            assert_eq!(s.select_rest(&order, bands), want.sh_rest, "{bands} bands");
+        }
     }
 
     #[test]

@@ -44,20 +44,19 @@ fn read_clean(
     for note in &notes {
         progress.event(Event::Note(&format!("{}: {note}", path.display())));
     }
+    let (read, bands) = (raw.len(), raw.sh_bands);
     let (scene, report) = raw.sanitize();
     progress.event(Event::Note(&format!(
-        "read {}: {} splats, {} SH bands ({:.2} s)",
+        "read {}: {read} splats, {bands} SH bands ({:.2} s)",
         path.display(),
-        raw.len(),
-        raw.sh_bands,
         start.elapsed().as_secs_f64()
     )));
     note_sanitized(&report, progress);
     if scene.is_empty() {
-        let why = if raw.is_empty() {
+        let why = if read == 0 {
             "the file holds no splats".to_string()
         } else {
-            format!("all {} splats were dropped as invalid", raw.len())
+            format!("all {read} splats were dropped as invalid")
         };
         return Err(Error::parse(
             path,

@@ -46,7 +46,8 @@ pub fn distinct_indices(n: usize, k: usize, seed: u64) -> Vec<u32> {
     out
 }
 
-fn gather_rows(points: &[f32], dim: usize, rows: &[u32]) -> Vec<f32> {
+/// The rows `rows` of `points`, in that order.
+pub fn gather_rows(points: &[f32], dim: usize, rows: &[u32]) -> Vec<f32> {
     let mut out = Vec::with_capacity(rows.len() * dim);
     for &r in rows {
         out.extend_from_slice(&points[r as usize * dim..(r as usize + 1) * dim]);
@@ -54,14 +55,17 @@ fn gather_rows(points: &[f32], dim: usize, rows: &[u32]) -> Vec<f32> {
     out
 }
 
-/// The distinct rows of `points` (bitwise), in order of first appearance, and for every
-/// point the index of its distinct row.
+/// The distinct rows of `points` (bitwise) as the index of each one's first appearance,
+/// ascending, and for every point the number of its distinct row. Rows are not copied: when
+/// every row is distinct (generated and many trained scenes) the points are their own
+/// distinct rows, and a copy would be the k-means stage's largest allocation (540 MB at 3M
+/// SH3 splats).
 ///
 /// Rows are hashed in parallel; one sequential pass then numbers them in order, comparing a
 /// row with the first one of its hash (a rare 64-bit collision between different rows goes
 /// through an exact map). At 1M × 45 this is several times faster than hashing the rows in a
 /// `HashMap<&[u32], _>` with SipHash, which cost about a second.
-pub fn distinct_rows(points: &[f32], dim: usize) -> (Vec<f32>, Vec<u32>) {
+pub fn distinct_rows(points: &[f32], dim: usize) -> (Vec<u32>, Vec<u32>) {
     distinct_rows_hashed(points, dim, row_hash)
 }
 
@@ -70,7 +74,7 @@ fn distinct_rows_hashed(
     points: &[f32],
     dim: usize,
     row_hash: impl Fn(&[u32]) -> u64 + Sync,
-) -> (Vec<f32>, Vec<u32>) {
+) -> (Vec<u32>, Vec<u32>) {
     use rayon::prelude::*;
     use std::collections::HashMap;
     use std::collections::hash_map::Entry;
@@ -79,20 +83,16 @@ fn distinct_rows_hashed(
     let mut first: HashMap<u64, u32, BuildPrehashed> =
         HashMap::with_capacity_and_hasher(hashes.len(), BuildPrehashed);
     let mut collided: HashMap<&[u32], u32> = HashMap::new();
-    let mut unique: Vec<f32> = Vec::new();
+    let mut firsts: Vec<u32> = Vec::new();
     let mut inverse = Vec::with_capacity(hashes.len());
-    for (row, (key, &hash)) in points
-        .chunks_exact(dim)
-        .zip(bits.chunks_exact(dim).zip(&hashes))
-    {
-        let next = (unique.len() / dim) as u32;
+    for (row, (key, &hash)) in bits.chunks_exact(dim).zip(&hashes).enumerate() {
+        let next = firsts.len() as u32;
         let id = match first.entry(hash) {
             Entry::Vacant(slot) => *slot.insert(next),
             Entry::Occupied(slot) => {
                 let id = *slot.get();
-                let at = id as usize * dim;
-                let seen: &[u32] = bytemuck::cast_slice(&unique[at..at + dim]);
-                if seen == key {
+                let at = firsts[id as usize] as usize * dim;
+                if &bits[at..at + dim] == key {
                     id
                 } else {
                     *collided.entry(key).or_insert(next)
@@ -100,11 +100,11 @@ fn distinct_rows_hashed(
             }
         };
         if id == next {
-            unique.extend_from_slice(row);
+            firsts.push(row as u32);
         }
         inverse.push(id);
     }
-    (unique, inverse)
+    (firsts, inverse)
 }
 
 /// A 64-bit hash of a row's bits (FxHash's word step, then a SplitMix64 finish so that the
@@ -170,10 +170,10 @@ pub fn cluster<B: Backend>(
             "k-means needs 1 ≤ k ≤ points and whole rows: k = {k}, points = {n}, dim = {dim}"
         )));
     }
-    let (unique, inverse) = distinct_rows(points, dim);
-    let m = unique.len() / dim;
+    let (firsts, inverse) = distinct_rows(points, dim);
+    let m = firsts.len();
     if m <= k {
-        let mut centroids = unique;
+        let mut centroids = gather_rows(points, dim, &firsts);
         let last = centroids[(m - 1) * dim..].to_vec();
         for _ in m..k {
             centroids.extend_from_slice(&last);
@@ -187,10 +187,14 @@ pub fn cluster<B: Backend>(
         });
     }
     let deduplicated = m < n;
-    let mut centroids = gather_rows(&unique, dim, &distinct_indices(m, k, seed));
+    let chosen: Vec<u32> = distinct_indices(m, k, seed)
+        .into_iter()
+        .map(|i| firsts[i as usize])
+        .collect();
+    let mut centroids = gather_rows(points, dim, &chosen);
     let device_points = backend.upload(points)?;
     let device_unique = if deduplicated {
-        Some(backend.upload(&unique)?)
+        Some(backend.upload(&gather_rows(points, dim, &firsts))?)
     } else {
         None
     };
@@ -234,7 +238,8 @@ pub fn cluster<B: Backend>(
             if host_counts[c] == 0 {
                 let counter = ((iteration as u64) << 32) | c as u64;
                 let p = rng::below(seed, STREAM_RESEED, counter, m as u64) as usize;
-                row.copy_from_slice(&unique[p * dim..(p + 1) * dim]);
+                let p = firsts[p] as usize;
+                row.copy_from_slice(&points[p * dim..(p + 1) * dim]);
             } else {
                 let inv = 1.0 / host_counts[c] as f64;
                 for (v, s) in row.iter_mut().zip(&host_sums[c * dim..(c + 1) * dim]) {
@@ -339,12 +344,13 @@ mod tests {
             .collect();
         let rows: Vec<[f32; 4]> = (0..5000).map(|_| pool[rng.below(700) as usize]).collect();
         let points: Vec<f32> = rows.iter().flatten().copied().collect();
-        let (unique, inverse) = distinct_rows(&points, 4);
+        let (firsts, inverse) = distinct_rows(&points, 4);
         // Every hash colliding (and a few): the same answer through the exact map.
-        let (unique_0, inverse_0) = distinct_rows_hashed(&points, 4, |_| 7);
-        let (unique_2, inverse_2) = distinct_rows_hashed(&points, 4, |r| (r[0] & 1) as u64);
-        assert_eq!((&unique_0, &inverse_0), (&unique, &inverse));
-        assert_eq!((&unique_2, &inverse_2), (&unique, &inverse));
+        let (firsts_0, inverse_0) = distinct_rows_hashed(&points, 4, |_| 7);
+        let (firsts_2, inverse_2) = distinct_rows_hashed(&points, 4, |r| (r[0] & 1) as u64);
+        assert_eq!((&firsts_0, &inverse_0), (&firsts, &inverse));
+        assert_eq!((&firsts_2, &inverse_2), (&firsts, &inverse));
+        let unique = gather_rows(&points, 4, &firsts);
         // The reference: a plain map over the rows' bits.
         let mut seen: std::collections::HashMap<[u32; 4], u32> = Default::default();
         let mut expected_unique = Vec::new();
@@ -361,8 +367,8 @@ mod tests {
         assert_eq!(inverse, expected);
         assert_eq!(unique, expected_unique);
         // -0.0 and 0.0 differ bitwise, so they are distinct rows.
-        let (u, inv) = distinct_rows(&[0.0, -0.0, 0.0], 1);
-        assert_eq!((u.len(), inv), (2, vec![0, 1, 0]));
+        let (firsts, inv) = distinct_rows(&[0.0, -0.0, 0.0], 1);
+        assert_eq!((firsts, inv), (vec![0, 1], vec![0, 1, 0]));
     }
 
     #[test]
@@ -371,8 +377,8 @@ mod tests {
         let rows = [[0.0f32, 0.0], [1.0, 0.0], [10.0, 0.0]];
         let pattern = [0, 0, 0, 0, 1, 2, 2, 0, 1, 0];
         let points: Vec<f32> = pattern.iter().flat_map(|&r| rows[r]).collect();
-        let (unique, inverse) = distinct_rows(&points, 2);
-        assert_eq!(unique, [0.0, 0.0, 1.0, 0.0, 10.0, 0.0]);
+        let (firsts, inverse) = distinct_rows(&points, 2);
+        assert_eq!(firsts, [0, 4, 5]);
         assert_eq!(inverse, pattern.map(|r| r as u32));
         let c = cluster(&Cpu, &points, 2, 2, 5, 3, &()).unwrap();
         // {0, 1} against {10}: the first centroid is the weighted mean (6·0 + 2·1) / 8.

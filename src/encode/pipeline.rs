@@ -142,8 +142,9 @@ pub fn encode_with<B: Backend>(
                 options.seed,
             )?,
         };
-        let mut sorted = scene.select(&order);
-        sorted.truncate_bands(bands);
+        // Geometry and colour only: the SH rows are gathered for k-means after these
+        // columns are quantised and dropped, so the two copies never coexist.
+        let sorted = scene.select_bands(&order, 0);
         Ok((order, sorted))
     });
     let (order, sorted) = sorted?;
@@ -173,14 +174,17 @@ pub fn encode_with<B: Backend>(
         timed("rate", secs);
     }
 
+    drop(sorted);
+
     let mut sh = None;
     if bands > 0 {
         let coeffs = sh_coeffs(bands);
         let palette = kmeans::palette_size(n);
         let start = std::time::Instant::now();
+        let rows = scene.select_rest(&order, bands);
         let clusters = kmeans::cluster(
             backend,
-            &sorted.sh_rest,
+            &rows,
             3 * coeffs,
             palette,
             options.sh_iterations,
