@@ -17,6 +17,9 @@ use crate::progress::{Event, Progress};
 use crate::scene::Scene;
 use crate::{Error, Result};
 
+mod pairs;
+use pairs::{Group, select_adaptive, select_uniform};
+
 /// Partners looked at per splat, forward in Morton order (each pair is seen once).
 pub const WINDOW: usize = 64;
 
@@ -277,108 +280,6 @@ fn generation<B: Backend>(
     let next = assemble(&sorted, &groups, merged);
     steps.assemble += lap();
     Ok((next, removed))
-}
-
-/// A cost as a key that sorts like the float (finite costs only reach here).
-fn cost_key(cost: f32) -> u32 {
-    let bits = cost.to_bits();
-    if bits >> 31 == 1 {
-        !bits
-    } else {
-        bits | 1 << 31
-    }
-}
-
-/// A merge group: two splats (the merge kernel takes groups of any size; pairs keep the most
-/// detail: free splats joining pairs to finish in one generation cost about 1 dB of render
-/// PSNR per level on the shared scenes).
-type Group = [u32; 2];
-
-/// A splat in no group yet.
-const NONE: u32 = u32::MAX;
-
-/// Greedy disjoint pairs over the edges `keys` (from [`edge_keys`]), cheapest edge first,
-/// until `quota` splats are removed. `group_of` holds each splat's group or [`NONE`].
-fn greedy(
-    partners: &[u32],
-    slots: usize,
-    mut keys: Vec<u64>,
-    quota: usize,
-    group_of: &mut [u32],
-    groups: &mut Vec<Group>,
-) -> usize {
-    keys.par_sort_unstable();
-    let mut made = 0;
-    for &key in &keys {
-        if made == quota {
-            return made;
-        }
-        let e = key as u32 as usize;
-        let (i, j) = (e / slots, partners[e] as usize);
-        if i == j || group_of[i] != NONE || group_of[j] != NONE {
-            continue;
-        }
-        group_of[i] = groups.len() as u32;
-        group_of[j] = groups.len() as u32;
-        groups.push([i as u32, j as u32]);
-        made += 1;
-    }
-    made
-}
-
-/// The finite candidate edges of rows `rows` (edge e: row e / slots, its candidate e % slots),
-/// each as the key (cost, e) in one u64, so that sorting the keys puts the cheapest first,
-/// ties by edge number, without looking the costs up again.
-fn edge_keys(
-    costs: &[f32],
-    partners: &[u32],
-    slots: usize,
-    rows: std::ops::Range<usize>,
-) -> Vec<u64> {
-    (rows.start * slots..rows.end * slots)
-        .into_par_iter()
-        .with_min_len(1 << 14)
-        .filter(|&e| partners[e] != NO_PARTNER && costs[e].is_finite())
-        .map(|e| (cost_key(costs[e]) as u64) << 32 | e as u64)
-        .collect()
-}
-
-/// [`Strategy::Adaptive`]: the cheapest groups of the whole scene until `needed` splats are gone.
-fn select_adaptive(
-    costs: &[f32],
-    partners: &[u32],
-    slots: usize,
-    n: usize,
-    needed: usize,
-) -> Vec<Group> {
-    let mut group_of = vec![NONE; n];
-    let mut groups = Vec::with_capacity(needed.min(n / 2));
-    let edges = edge_keys(costs, partners, slots, 0..n);
-    greedy(partners, slots, edges, needed, &mut group_of, &mut groups);
-    groups
-}
-
-/// [`Strategy::Uniform`]: block by block, each block's share of `needed` (what a block cannot
-/// make passes to the next).
-fn select_uniform(
-    costs: &[f32],
-    partners: &[u32],
-    slots: usize,
-    n: usize,
-    needed: usize,
-) -> Vec<Group> {
-    let mut group_of = vec![NONE; n];
-    let mut groups = Vec::with_capacity(needed.min(n / 2));
-    let mut owed = 0usize;
-    for start in (0..n).step_by(UNIFORM_BLOCK) {
-        let end = (start + UNIFORM_BLOCK).min(n);
-        let share = needed * end / n - needed * start / n;
-        let quota = share + owed;
-        let edges = edge_keys(costs, partners, slots, start..end);
-        let made = greedy(partners, slots, edges, quota, &mut group_of, &mut groups);
-        owed = quota - made;
-    }
-    groups
 }
 
 /// Merges every group: the groups' members are gathered into a compact scene (one group after
