@@ -1,7 +1,8 @@
 // Step 1 of the renderer (src/render/mod.rs; the reference is render::cpu::project_one): one
 // invocation per splat → its centre in pixels, conic (inverse 2-D covariance + low-pass),
 // depth, SH colour seen from the camera, opacity and tile rectangle. A splat not drawn gets
-// an all-zero entry (an empty rectangle).
+// an all-zero entry (an empty rectangle). `n` and the columns cover one batch of splats;
+// the output goes to projected[first + i].
 
 struct View {
     // World → camera rotation rows; w holds the translation component.
@@ -24,6 +25,12 @@ struct View {
     // 0: the reference 3DGS kernel; 1: the PlayCanvas engine's (low-pass 0.075 px², culls
     // splats whose larger eigenvalue is under 0.125 px²).
     kernel: u32,
+    // Index of this dispatch's first splat in `projected`: a scene too large for one binding
+    // is projected in batches, each with its own column buffers (indexed from 0).
+    first: u32,
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
 }
 
 struct Projected {
@@ -112,8 +119,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         dot(view.row2.xyz, p) + view.row2.w,
     );
     let z = v.z;
+    let at = view.first + i;
     if (!(z > NEAR) || !(opacity >= MIN_ALPHA)) {
-        projected[i] = out;
+        projected[at] = out;
         return;
     }
     let lim_x = 1.3 * (0.5 * f32(view.width) / view.fx);
@@ -143,12 +151,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let cc = dot(t1, s1) + low_pass;
     let det = a * cc - b * b;
     if (!(det > 0.0)) {
-        projected[i] = out;
+        projected[at] = out;
         return;
     }
     let mid = 0.5 * (a + cc);
     if (view.kernel == 1u && mid + sqrt(max(mid * mid - det, 0.0)) < ENGINE_MIN_LAMBDA) {
-        projected[i] = out;
+        projected[at] = out;
         return;
     }
     // The bound of the reference implementation (the 0.1 floor only widens tiny splats).
@@ -162,7 +170,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let y0 = u32(clamp(floor((mean.y - radius) / TILE), 0.0, tiles_y));
     let y1 = u32(clamp(ceil((mean.y + radius) / TILE), 0.0, tiles_y));
     if (x1 <= x0 || y1 <= y0) {
-        projected[i] = out;
+        projected[at] = out;
         return;
     }
     let d = p - view.eye.xyz;
@@ -178,5 +186,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     out.rect_min = x0 | (y0 << 16u);
     out.color = sh_color(i, dir);
     out.rect_max = x1 | (y1 << 16u);
-    projected[i] = out;
+    projected[at] = out;
 }

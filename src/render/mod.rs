@@ -2,9 +2,10 @@
 //! (`eval --render`). Two implementations of one method:
 //!
 //! - [`cpu`]: the reference. It defines the maths, in f32, per 16×16 tile with rayon.
-//! - `wgpu` (feature `wgpu`): the same steps in WGSL (`wgsl/render_project.wgsl`,
-//!   `wgsl/render_blend.wgsl`) on any adapter, lavapipe included; held to the CPU by
-//!   `tests/render/`.
+//! - `wgpu` (feature `wgpu`): the same steps in WGSL (`wgsl/render_project.wgsl`, the
+//!   binning kernels `wgsl/render_{tile_count,scan_blocks,scan_add,emit,sort_histogram,
+//!   sort_scatter,ranges}.wgsl`, `wgsl/render_blend.wgsl`) on any adapter, lavapipe included;
+//!   held to the CPU by `tests/render/`.
 //!
 //! The method (Kerbl et al. 2023, with the EWA splatting of Zwicker et al. 2002):
 //!
@@ -15,9 +16,11 @@
 //!    larger eigenvalue; colour = SH (degree ≤ 3, standard constants, direction from the camera
 //!    centre to the splat) + 0.5, clamped at 0; opacity = sigmoid(logit). Splats nearer than
 //!    [`NEAR`] are dropped.
-//! 2. **Bin and sort** ([`bin`], on the host for both implementations): one key per
-//!    (tile touched, splat), tile in the high 32 bits and the depth's f32 bits (positive, so
-//!    ordered) in the low 32; sorted; each tile's range found.
+//! 2. **Bin and sort**: one key per (tile touched, splat), tile in the high 32 bits and the
+//!    depth's f32 bits (positive, so ordered) in the low 32; sorted, equal keys by splat id;
+//!    each tile's range found. On the host for the CPU reference ([`bin`]); in WGSL for
+//!    wgpu (`wgpu::bin`: tile counts, a multi-level scan, key emission, a stable 4-bit LSD
+//!    radix sort, ranges), held to [`bin`] exactly by `tests/render/gpu_bins.rs`.
 //! 3. **Blend** ([`cpu::blend`]): per pixel centre (x + ½, y + ½), front to back:
 //!    α = min(0.99, o·exp(−½ dᵀ Σ⁻¹ d)), skipped below 1/255; stop before a splat that would
 //!    take the transmittance T below 10⁻⁴; colour Σ cᵢ αᵢ Tᵢ over a black background, alpha
@@ -341,7 +344,8 @@ pub struct Bins {
     pub ranges: Vec<[u32; 2]>,
 }
 
-/// Bins projected splats by tile and sorts each tile by depth (step 2 of the method).
+/// Bins projected splats by tile and sorts each tile by depth (step 2 of the method), on the
+/// host: the CPU renderer's, and the reference for the WGSL binning of the wgpu renderer.
 pub fn bin(projected: &[Projected], camera: &Camera) -> Bins {
     use rayon::prelude::*;
     let (tiles_x, tiles_y) = camera.tiles();

@@ -7,6 +7,9 @@
 //!   formula says);
 //! - [`cpu_wgpu`]: wgpu against the CPU on the sample scene from orbit views (PSNR bar
 //!   [`cpu_wgpu::CPU_WGPU_BAR`]);
+//! - [`gpu_bins`]: binning and the depth sort on wgpu against the host's `render::bin`,
+//!   exactly (the sample, ties, large, empty and inverted rectangles, an empty scene, a
+//!   three-level scan, many sort blocks), and the batched projection;
 //! - [`cli`]: the command: `eval --render --json` on a compressed sample, a file against
 //!   itself, one level of a streamed SOG, `--images` (PNG signature and sizes), a
 //!   `cameras.json` beside the PLY, a bad one;
@@ -28,6 +31,7 @@ use crate::util;
 mod analytic;
 mod cli;
 mod cpu_wgpu;
+mod gpu_bins;
 
 /// The wgpu renderer on any adapter (lavapipe included), or `None` after printing why.
 fn gpu() -> Option<&'static WgpuRenderer> {

@@ -1,15 +1,28 @@
-//! The renderer on wgpu: steps 1 and 3 of [`super`] in WGSL (`wgsl/render_project.wgsl`,
-//! `wgsl/render_blend.wgsl`), step 2 (binning and the depth sort) on the host, shared with the
-//! CPU reference ([`super::bin`]). The device is opened the way the compute backend opens it
-//! ([`WgpuBackend`]), so `--backend`-style choices and lavapipe work alike.
+//! The renderer on wgpu: the three steps of [`super`] in WGSL, with nothing but the picture
+//! (and one u32 pair per view) coming back to the host.
 //!
-//! Limits: every column of the scene must fit in one storage binding (the adapter's
-//! `max_storage_buffer_binding_size`, at least 128 MiB: about 700k splats with three SH bands);
-//! a larger scene is an error, on which `eval --render` falls back to the CPU.
+//! 1. Project: `wgsl/render_project.wgsl`, one invocation per splat.
+//! 2. Bin and sort (`bin.rs`; [`super::bin`] on the host is the reference it is held to):
+//!    tile counts, an exclusive scan for each splat's first key, one key per (tile, splat),
+//!    a stable LSD radix sort on (tile, depth) and each tile's range.
+//! 3. Blend: `wgsl/render_blend.wgsl`, one workgroup per 16×16 tile, reading the sorted ids
+//!    and the ranges where step 2 left them.
+//!
+//! The device is opened the way the compute backend opens it ([`WgpuBackend`], with the
+//! adapter's own buffer limits), so `--backend`-style choices and lavapipe work alike.
+//!
+//! Limits: a scene column larger than one storage binding (the adapter's
+//! `max_storage_buffer_binding_size`, 128 MiB on lavapipe: about 700k splats with three SH
+//! bands) is uploaded and projected in batches of splats, each batch in buffers of its own.
+//! What must still fit in one binding is the projected splats (48 bytes each: 2.8M splats at
+//! 128 MiB) and each array of the sort (4 bytes per (tile, splat) pair); past that the
+//! renderer errors, and `eval --render` falls back to the CPU.
+
+mod bin;
 
 use wgpu::util::DeviceExt;
 
-use super::{Bins, Camera, Image, Kernel, Prepared, Projected, bin};
+use super::{Bins, Camera, Image, Kernel, Prepared, Projected};
 use crate::backend::wgpu::{WgpuBackend, WgpuOptions};
 use crate::{Error, Result};
 
@@ -22,8 +35,9 @@ const BLEND: &str = include_str!(concat!(
     "/wgsl/render_blend.wgsl"
 ));
 
-/// Invocations per workgroup of `render_project.wgsl`.
-const PROJECT_WORKGROUP: u32 = 256;
+/// Invocations per workgroup of `render_project.wgsl` and of the one-element-per-invocation
+/// binning kernels.
+const WORKGROUP: u32 = 256;
 
 /// The uniform of `render_project.wgsl` (`struct View`).
 #[repr(C)]
@@ -43,9 +57,11 @@ struct ViewParams {
     bands: u32,
     sh_stride: u32,
     kernel: u32,
+    first: u32,
+    pad: [u32; 3],
 }
 
-const _: () = assert!(std::mem::size_of::<ViewParams>() == 112);
+const _: () = assert!(std::mem::size_of::<ViewParams>() == 128);
 
 /// The uniform of `render_blend.wgsl` (`struct Blend`).
 #[repr(C)]
@@ -64,11 +80,14 @@ fn error(message: impl Into<String>) -> Error {
     }
 }
 
-/// An open device with the two render pipelines.
+/// An open device with the render pipelines.
 pub struct WgpuRenderer {
     backend: WgpuBackend,
     project: wgpu::ComputePipeline,
     blend: wgpu::ComputePipeline,
+    bin: bin::Pipelines,
+    /// The largest storage binding planned with (below the adapter's only in tests).
+    binding_limit: u64,
 }
 
 impl std::fmt::Debug for WgpuRenderer {
@@ -77,13 +96,47 @@ impl std::fmt::Debug for WgpuRenderer {
     }
 }
 
-/// The scene's columns on the device.
-struct Uploaded {
+/// One batch of the scene's columns on the device: splats `first..first + len`.
+struct Batch {
+    first: u32,
+    len: u32,
     positions: wgpu::Buffer,
     covariances: wgpu::Buffer,
     opacities: wgpu::Buffer,
     sh: wgpu::Buffer,
+}
+
+/// The scene on the device, and the projected splats of the current view.
+struct Uploaded {
+    n: u32,
+    batches: Vec<Batch>,
     projected: wgpu::Buffer,
+}
+
+/// A storage buffer holding `bytes` (padded to 16 bytes: empty bindings are invalid).
+fn storage_init(device: &wgpu::Device, label: &str, bytes: &[u8]) -> wgpu::Buffer {
+    let bytes = if bytes.len() < 16 {
+        let mut padded = bytes.to_vec();
+        padded.resize(16, 0);
+        std::borrow::Cow::Owned(padded)
+    } else {
+        std::borrow::Cow::Borrowed(bytes)
+    };
+    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some(label),
+        contents: &bytes,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+    })
+}
+
+/// Workgroup counts (x, y) covering `groups` within the per-dimension limit; the kernels
+/// take the linear index `x + y · num_workgroups.x` and ignore what lies past their data.
+fn grid(groups: u32, per_dim: u32) -> (u32, u32) {
+    if groups <= per_dim {
+        (groups, 1)
+    } else {
+        (per_dim, groups.div_ceil(per_dim))
+    }
 }
 
 impl WgpuRenderer {
@@ -91,7 +144,7 @@ impl WgpuRenderer {
     /// and compiles the pipelines.
     pub fn new(options: WgpuOptions) -> Result<Self> {
         let backend = WgpuBackend::new(options)?;
-        let (device, _, _) = backend.device();
+        let (device, _, limits) = backend.device();
         let pipeline = |label: &str, source: &str| {
             let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(label),
@@ -106,16 +159,22 @@ impl WgpuRenderer {
                 cache: None,
             })
         };
-        let (project, blend) = scoped(&backend, "compiling the render kernels", || {
+        let (project, blend, bin) = scoped(&backend, "compiling the render kernels", || {
             Ok((
                 pipeline("render_project", PROJECT),
                 pipeline("render_blend", BLEND),
+                bin::Pipelines::new(&pipeline),
             ))
         })?;
+        let binding_limit = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
         Ok(WgpuRenderer {
             backend,
             project,
             blend,
+            bin,
+            binding_limit,
         })
     }
 
@@ -123,6 +182,12 @@ impl WgpuRenderer {
     pub fn name(&self) -> String {
         let a = self.backend.adapter();
         format!("wgpu ({}, {})", a.name, a.backend)
+    }
+
+    /// Plans with storage bindings of at most `bytes` (never above the adapter's limit), so
+    /// that tests reach the batched projection with small scenes.
+    pub fn limit_binding(&mut self, bytes: u64) {
+        self.binding_limit = self.binding_limit.min(bytes);
     }
 
     /// Renders every camera's view; the scene is uploaded once.
@@ -137,53 +202,88 @@ impl WgpuRenderer {
         let mut images = Vec::with_capacity(cameras.len());
         for (k, camera) in cameras.iter().enumerate() {
             let what = format!("rendering view {k}");
-            let projected = scoped(&self.backend, &what, || {
-                self.project(scene, &uploaded, camera, kernel)
-            })?;
-            let bins = bin(&projected, camera);
             images.push(scoped(&self.backend, &what, || {
-                self.blend(&uploaded, &bins, camera, kernel)
+                self.project(scene, &uploaded, camera, kernel)?;
+                let bins = self.bin_on_device(&uploaded.projected, uploaded.n, camera)?;
+                self.blend(&uploaded.projected, &bins, camera, kernel)
             })?);
             done(k);
         }
         Ok(images)
     }
 
+    /// Step 2 alone on the device, for splats projected elsewhere, with the bins read back:
+    /// what tests hold to the host's [`super::bin`].
+    pub fn bin_projected(&self, projected: &[Projected], camera: &Camera) -> Result<Bins> {
+        scoped(&self.backend, "binning", || {
+            let (device, _, _) = self.backend.device();
+            let n = u32::try_from(projected.len()).map_err(|_| error("too many splats"))?;
+            let buffer = storage_init(device, "render projected", bytemuck::cast_slice(projected));
+            let bins = self.bin_on_device(&buffer, n, camera)?;
+            let ids = if bins.total == 0 {
+                Vec::new()
+            } else {
+                bytemuck::pod_collect_to_vec(&self.download(&bins.ids, u64::from(bins.total) * 4)?)
+            };
+            let ranges = if bins.tiles == 0 {
+                Vec::new()
+            } else {
+                bytemuck::pod_collect_to_vec(
+                    &self.download(&bins.ranges, u64::from(bins.tiles) * 8)?,
+                )
+            };
+            Ok(Bins { ids, ranges })
+        })
+    }
+
+    /// The scene's columns in batches of splats, each column of a batch within one binding.
     fn upload(&self, scene: &Prepared) -> Result<Uploaded> {
-        let (device, _, limits) = self.backend.device();
-        let max = limits.max_storage_buffer_binding_size;
-        let n = scene.len().max(1);
-        let sh_bytes = (n * scene.sh_stride() * 4) as u64;
-        let projected_bytes = (n * std::mem::size_of::<Projected>()) as u64;
-        if sh_bytes.max(projected_bytes) > max {
+        let (device, _, _) = self.backend.device();
+        let limit = self.binding_limit;
+        let n = u32::try_from(scene.len()).map_err(|_| error("too many splats"))?;
+        let projected_bytes = (scene.len().max(1) * std::mem::size_of::<Projected>()) as u64;
+        let per_splat = (scene.sh_stride() * 4).max(std::mem::size_of::<[f32; 6]>()) as u64;
+        if projected_bytes > limit || per_splat > limit {
             return Err(error(format!(
-                "{} splats need {} MiB in one binding; the adapter allows {} MiB",
+                "{} projected splats need {} MiB in one binding; the adapter allows {} MiB",
                 scene.len(),
-                sh_bytes.max(projected_bytes) >> 20,
-                max >> 20
+                projected_bytes >> 20,
+                limit >> 20
             )));
         }
-        let storage = |label: &str, bytes: &[u8]| {
-            // Empty bindings are invalid: pad to one value.
-            let bytes = if bytes.is_empty() {
-                &[0u8; 16][..]
-            } else {
-                bytes
-            };
-            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(label),
-                contents: bytes,
-                usage: wgpu::BufferUsages::STORAGE,
-            })
-        };
+        let batch = (limit / per_splat) as usize;
+        let mut batches = Vec::with_capacity(scene.len().div_ceil(batch));
+        let stride = scene.sh_stride();
+        for first in (0..scene.len()).step_by(batch) {
+            let end = (first + batch).min(scene.len());
+            batches.push(Batch {
+                first: first as u32,
+                len: (end - first) as u32,
+                positions: storage_init(
+                    device,
+                    "render positions",
+                    bytemuck::cast_slice(&scene.positions[first..end]),
+                ),
+                covariances: storage_init(
+                    device,
+                    "render covariances",
+                    bytemuck::cast_slice(&scene.covariances[first..end]),
+                ),
+                opacities: storage_init(
+                    device,
+                    "render opacities",
+                    bytemuck::cast_slice(&scene.opacities[first..end]),
+                ),
+                sh: storage_init(
+                    device,
+                    "render sh",
+                    bytemuck::cast_slice(&scene.sh[first * stride..end * stride]),
+                ),
+            });
+        }
         Ok(Uploaded {
-            positions: storage("render positions", bytemuck::cast_slice(&scene.positions)),
-            covariances: storage(
-                "render covariances",
-                bytemuck::cast_slice(&scene.covariances),
-            ),
-            opacities: storage("render opacities", bytemuck::cast_slice(&scene.opacities)),
-            sh: storage("render sh", bytemuck::cast_slice(&scene.sh)),
+            n,
+            batches,
             projected: device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("render projected"),
                 size: projected_bytes,
@@ -193,66 +293,65 @@ impl WgpuRenderer {
         })
     }
 
-    /// Step 1 on the device; the projected splats come back for binning.
+    /// Step 1 on the device, one dispatch per batch, into `uploaded.projected`.
     fn project(
         &self,
         scene: &Prepared,
         uploaded: &Uploaded,
         camera: &Camera,
         kernel: Kernel,
-    ) -> Result<Vec<Projected>> {
-        if scene.is_empty() {
-            return Ok(Vec::new());
+    ) -> Result<()> {
+        if uploaded.batches.is_empty() {
+            return Ok(());
         }
         let (device, queue, limits) = self.backend.device();
         let eye = camera.position();
         let (tiles_x, tiles_y) = camera.tiles();
         let r = &camera.rotation;
         let t = &camera.translation;
-        let params = ViewParams {
-            rows: [0, 1, 2].map(|k| [r[k][0], r[k][1], r[k][2], t[k]]),
-            eye: [eye[0], eye[1], eye[2], 0.0],
-            fx: camera.fx,
-            fy: camera.fy,
-            cx: camera.cx,
-            cy: camera.cy,
-            width: camera.width,
-            height: camera.height,
-            tiles_x,
-            tiles_y,
-            n: scene.len() as u32,
-            bands: u32::from(scene.bands),
-            sh_stride: scene.sh_stride() as u32,
-            kernel: kernel.code(),
-        };
-        let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("render view"),
-            contents: bytemuck::bytes_of(&params),
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("render_project"),
-            layout: &self.project.get_bind_group_layout(0),
-            entries: &entries(&[
-                &uniform,
-                &uploaded.positions,
-                &uploaded.covariances,
-                &uploaded.opacities,
-                &uploaded.sh,
-                &uploaded.projected,
-            ]),
-        });
-        let groups = (scene.len() as u32).div_ceil(PROJECT_WORKGROUP);
-        let per_dim = limits.max_compute_workgroups_per_dimension;
-        let (gx, gy) = if groups <= per_dim {
-            (groups, 1)
-        } else {
-            (per_dim, groups.div_ceil(per_dim))
-        };
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("render_project"),
         });
-        {
+        for batch in &uploaded.batches {
+            let params = ViewParams {
+                rows: [0, 1, 2].map(|k| [r[k][0], r[k][1], r[k][2], t[k]]),
+                eye: [eye[0], eye[1], eye[2], 0.0],
+                fx: camera.fx,
+                fy: camera.fy,
+                cx: camera.cx,
+                cy: camera.cy,
+                width: camera.width,
+                height: camera.height,
+                tiles_x,
+                tiles_y,
+                n: batch.len,
+                bands: u32::from(scene.bands),
+                sh_stride: scene.sh_stride() as u32,
+                kernel: kernel.code(),
+                first: batch.first,
+                pad: [0; 3],
+            };
+            let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("render view"),
+                contents: bytemuck::bytes_of(&params),
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
+            let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("render_project"),
+                layout: &self.project.get_bind_group_layout(0),
+                entries: &entries(&[
+                    &uniform,
+                    &batch.positions,
+                    &batch.covariances,
+                    &batch.opacities,
+                    &batch.sh,
+                    &uploaded.projected,
+                ]),
+            });
+            let (gx, gy) = grid(
+                batch.len.div_ceil(WORKGROUP),
+                limits.max_compute_workgroups_per_dimension,
+            );
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("render_project"),
                 timestamp_writes: None,
@@ -262,16 +361,14 @@ impl WgpuRenderer {
             pass.dispatch_workgroups(gx, gy, 1);
         }
         queue.submit([encoder.finish()]);
-        let bytes = (scene.len() * std::mem::size_of::<Projected>()) as u64;
-        let raw = self.download(&uploaded.projected, bytes)?;
-        Ok(bytemuck::pod_collect_to_vec(&raw))
+        Ok(())
     }
 
     /// Step 3 on the device: the picture.
     fn blend(
         &self,
-        uploaded: &Uploaded,
-        bins: &Bins,
+        projected: &wgpu::Buffer,
+        bins: &bin::DeviceBins,
         camera: &Camera,
         kernel: Kernel,
     ) -> Result<Image> {
@@ -290,44 +387,22 @@ impl WgpuRenderer {
             tiles_x,
             kernel: kernel.code(),
         };
-        let init = |label: &str, contents: &[u8], usage: wgpu::BufferUsages| {
-            let contents = if contents.is_empty() {
-                &[0u8; 16][..]
-            } else {
-                contents
-            };
-            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(label),
-                contents,
-                usage,
-            })
-        };
-        let uniform = init(
-            "render blend params",
-            bytemuck::bytes_of(&params),
-            wgpu::BufferUsages::UNIFORM,
-        );
-        let ids = init(
-            "render ids",
-            bytemuck::cast_slice(&bins.ids),
-            wgpu::BufferUsages::STORAGE,
-        );
-        let ranges = init(
-            "render ranges",
-            bytemuck::cast_slice(&bins.ranges),
-            wgpu::BufferUsages::STORAGE,
-        );
+        let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("render blend params"),
+            contents: bytemuck::bytes_of(&params),
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
         let pixel_bytes = u64::from(camera.width) * u64::from(camera.height) * 16;
         let pixels = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("render pixels"),
-            size: pixel_bytes,
+            size: pixel_bytes.max(16),
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
         });
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("render_blend"),
             layout: &self.blend.get_bind_group_layout(0),
-            entries: &entries(&[&uniform, &uploaded.projected, &ids, &ranges, &pixels]),
+            entries: &entries(&[&uniform, projected, &bins.ids, &bins.ranges, &pixels]),
         });
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("render_blend"),
@@ -342,6 +417,14 @@ impl WgpuRenderer {
             pass.dispatch_workgroups(tiles_x, tiles_y, 1);
         }
         queue.submit([encoder.finish()]);
+        if pixel_bytes == 0 {
+            return Ok(Image {
+                width: camera.width,
+                height: camera.height,
+                rgb: Vec::new(),
+                alpha: Vec::new(),
+            });
+        }
         let raw = self.download(&pixels, pixel_bytes)?;
         let values: Vec<[f32; 4]> = bytemuck::pod_collect_to_vec(&raw);
         Ok(Image {
@@ -451,7 +534,7 @@ mod tests {
         }
     }
 
-    /// Both kernels validate, and host and shader agree on every shared struct.
+    /// Every kernel validates, and host and shader agree on every shared struct.
     #[test]
     fn kernels_validate_and_sizes_agree() {
         assert_eq!(
@@ -470,7 +553,28 @@ mod tests {
             struct_size(BLEND, "Projected"),
             std::mem::size_of::<Projected>()
         );
-        assert!(PROJECT.contains(&format!("@workgroup_size({PROJECT_WORKGROUP})")));
+        for source in [
+            bin::TILE_COUNT,
+            bin::SCAN_BLOCKS,
+            bin::SCAN_ADD,
+            bin::EMIT,
+            bin::SORT_HISTOGRAM,
+            bin::SORT_SCATTER,
+            bin::RANGES,
+        ] {
+            assert_eq!(
+                struct_size(source, "Bin"),
+                std::mem::size_of::<bin::BinParams>()
+            );
+            assert!(source.contains(&format!("@workgroup_size({WORKGROUP})")));
+        }
+        for source in [bin::TILE_COUNT, bin::EMIT] {
+            assert_eq!(
+                struct_size(source, "Projected"),
+                std::mem::size_of::<Projected>()
+            );
+        }
+        assert!(PROJECT.contains(&format!("@workgroup_size({WORKGROUP})")));
         assert!(BLEND.contains(&format!(
             "@workgroup_size({}, {})",
             super::super::TILE,
