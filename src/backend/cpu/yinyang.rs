@@ -177,10 +177,9 @@ fn scan_group(
     (own.sqrt(), other.sqrt())
 }
 
-/// Updates labels and bounds for moved centroids; returns the share of groups scanned.
-fn refine(points: &[f32], centroids: &[f32], state: &mut State, kernels: Kernels) -> f64 {
+/// How far each centroid moved since the previous call, and the farthest move in each group.
+fn drifts(centroids: &[f32], state: &State) -> (Vec<f32>, Vec<f32>) {
     let dim = state.dim;
-    let g_count = state.groups.len();
     let drift: Vec<f32> = centroids
         .chunks(dim)
         .zip(state.previous.chunks(dim))
@@ -192,10 +191,18 @@ fn refine(points: &[f32], centroids: &[f32], state: &mut State, kernels: Kernels
                 .sqrt() as f32
         })
         .collect();
-    let mut group_drift = vec![0.0f32; g_count];
+    let mut group_drift = vec![0.0f32; state.groups.len()];
     for (c, &g) in state.group_of.iter().enumerate() {
         group_drift[g as usize] = group_drift[g as usize].max(drift[c]);
     }
+    (drift, group_drift)
+}
+
+/// Updates labels and bounds for moved centroids; returns the share of groups scanned.
+fn refine(points: &[f32], centroids: &[f32], state: &mut State, kernels: Kernels) -> f64 {
+    let dim = state.dim;
+    let g_count = state.groups.len();
+    let (drift, group_drift) = drifts(centroids, state);
     let (packed, ranges) = assign::pack(centroids, dim, &state.groups);
     let group_of = &state.group_of;
     let n = state.labels.len();
@@ -436,21 +443,7 @@ mod tests {
     ) -> f64 {
         let dim = state.dim;
         let g_count = state.groups.len();
-        let drift: Vec<f32> = centroids
-            .chunks(dim)
-            .zip(state.previous.chunks(dim))
-            .map(|(a, b)| {
-                a.iter()
-                    .zip(b)
-                    .map(|(p, q)| ((p - q) as f64).powi(2))
-                    .sum::<f64>()
-                    .sqrt() as f32
-            })
-            .collect();
-        let mut group_drift = vec![0.0f32; g_count];
-        for (c, &g) in state.group_of.iter().enumerate() {
-            group_drift[g as usize] = group_drift[g as usize].max(drift[c]);
-        }
+        let (drift, group_drift) = drifts(centroids, state);
         let (packed, ranges) = assign::pack(centroids, dim, &state.groups);
         let group_of = &state.group_of;
         let n = state.labels.len();
