@@ -1,29 +1,12 @@
 // Step 3 of the renderer (src/render/mod.rs; the reference is render::cpu::blend_pixel): one
-// workgroup per 16×16 tile, one invocation per pixel. The tile's splats, nearest first, are
-// staged 256 at a time in workgroup memory; each pixel blends them front to back and stops
-// before the transmittance would fall below 1e-4. The workgroup stops when every pixel has.
+// workgroup per 16×16 tile (the tile index is the linear workgroup index, row-major), one
+// invocation per pixel. The tile's splats, nearest first, are staged 256 at a time in
+// workgroup memory; each pixel blends them front to back and stops before the transmittance
+// would fall below 1e-4. The workgroup stops when every pixel has. Structs (Blend,
+// Projected) and TILE, MIN_ALPHA: render_common.wgsl.
 
-struct Blend {
-    width: u32,
-    height: u32,
-    tiles_x: u32,
-    // 0: the reference 3DGS kernel; 1: the PlayCanvas engine's (cut at ½m² = 4, rescaled).
-    kernel: u32,
-}
-
-struct Projected {
-    mean: vec2<f32>,
-    depth: f32,
-    opacity: f32,
-    conic: vec3<f32>,
-    rect_min: u32,
-    color: vec3<f32>,
-    rect_max: u32,
-}
-
-const BATCH: u32 = 256u;
+const BATCH: u32 = TILE * TILE;
 const MAX_ALPHA: f32 = 0.99;
-const MIN_ALPHA: f32 = 1.0 / 255.0;
 const MIN_TRANSMITTANCE: f32 = 1e-4;
 const EXP_MINUS_4: f32 = 0.01831564;
 
@@ -38,17 +21,22 @@ var<workgroup> batch: array<Projected, BATCH>;
 var<workgroup> done_count: atomic<u32>;
 var<workgroup> all_done: u32;
 
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(TILE, TILE)
 fn main(
-    @builtin(workgroup_id) group: vec3<u32>,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_id) local: vec3<u32>,
     @builtin(local_invocation_index) index: u32,
 ) {
-    let x = group.x * 16u + local.x;
-    let y = group.y * 16u + local.y;
+    let tile = group_index(wid, nwg);
+    if (tile >= params.tiles_x * params.tiles_y) {
+        return;
+    }
+    let x = (tile % params.tiles_x) * TILE + local.x;
+    let y = (tile / params.tiles_x) * TILE + local.y;
     let inside = x < params.width && y < params.height;
     let pixel = vec2<f32>(f32(x) + 0.5, f32(y) + 0.5);
-    let range = ranges[group.y * params.tiles_x + group.x];
+    let range = ranges[tile];
     let total = range.y - range.x;
     let rounds = (total + BATCH - 1u) / BATCH;
     if (index == 0u) {

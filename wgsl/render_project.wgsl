@@ -2,51 +2,11 @@
 // invocation per splat → its centre in pixels, conic (inverse 2-D covariance + low-pass),
 // depth, SH colour seen from the camera, opacity and tile rectangle. A splat not drawn gets
 // an all-zero entry (an empty rectangle). `n` and the columns cover one batch of splats;
-// the output goes to projected[first + i].
+// the output goes to projected[first + i]. Structs (View, Projected) and TILE, MIN_ALPHA:
+// render_common.wgsl.
 
-struct View {
-    // World → camera rotation rows; w holds the translation component.
-    row0: vec4<f32>,
-    row1: vec4<f32>,
-    row2: vec4<f32>,
-    // Camera centre in world coordinates (w unused).
-    eye: vec4<f32>,
-    fx: f32,
-    fy: f32,
-    cx: f32,
-    cy: f32,
-    width: u32,
-    height: u32,
-    tiles_x: u32,
-    tiles_y: u32,
-    n: u32,
-    bands: u32,
-    sh_stride: u32,
-    // 0: the reference 3DGS kernel; 1: the PlayCanvas engine's (low-pass 0.075 px², culls
-    // splats whose larger eigenvalue is under 0.125 px²).
-    kernel: u32,
-    // Index of this dispatch's first splat in `projected`: a scene too large for one binding
-    // is projected in batches, each with its own column buffers (indexed from 0).
-    first: u32,
-    pad0: u32,
-    pad1: u32,
-    pad2: u32,
-}
-
-struct Projected {
-    mean: vec2<f32>,
-    depth: f32,
-    opacity: f32,
-    conic: vec3<f32>,
-    rect_min: u32,
-    color: vec3<f32>,
-    rect_max: u32,
-}
-
-const TILE: f32 = 16.0;
 const NEAR: f32 = 0.01;
 const LOW_PASS: f32 = 0.3;
-const MIN_ALPHA: f32 = 1.0 / 255.0;
 const ENGINE_LOW_PASS: f32 = 0.075;
 const ENGINE_MIN_LAMBDA: f32 = 0.125;
 
@@ -105,8 +65,12 @@ fn sh_color(i: u32, dir: vec3<f32>) -> vec3<f32> {
 }
 
 @compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = gid.x + gid.y * groups.x * 256u;
+fn main(
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let i = group_index(wid, nwg) * 256u + lid;
     if (i >= view.n) {
         return;
     }
@@ -165,10 +129,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let mean = vec2<f32>(view.fx * v.x / z + view.cx, view.fy * v.y / z + view.cy);
     let tiles_x = f32(view.tiles_x);
     let tiles_y = f32(view.tiles_y);
-    let x0 = u32(clamp(floor((mean.x - radius) / TILE), 0.0, tiles_x));
-    let x1 = u32(clamp(ceil((mean.x + radius) / TILE), 0.0, tiles_x));
-    let y0 = u32(clamp(floor((mean.y - radius) / TILE), 0.0, tiles_y));
-    let y1 = u32(clamp(ceil((mean.y + radius) / TILE), 0.0, tiles_y));
+    let tile = f32(TILE);
+    let x0 = u32(clamp(floor((mean.x - radius) / tile), 0.0, tiles_x));
+    let x1 = u32(clamp(ceil((mean.x + radius) / tile), 0.0, tiles_x));
+    let y0 = u32(clamp(floor((mean.y - radius) / tile), 0.0, tiles_y));
+    let y1 = u32(clamp(ceil((mean.y + radius) / tile), 0.0, tiles_y));
     if (x1 <= x0 || y1 <= y0) {
         projected[at] = out;
         return;

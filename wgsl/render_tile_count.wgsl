@@ -4,30 +4,6 @@
 // `total` (a carry is counted whenever an addition to the low word wraps), so the host can
 // size the key buffers and tell a sum past 2³² from a small one.
 
-struct Bin {
-    // Elements this dispatch covers (splats, keys or scanned values).
-    n: u32,
-    tiles_x: u32,
-    // Blocks (1024 values in the scan, 2048 keys in the sort); radix sort: digit shift, and
-    // the word sorted on (0 = depth, 1 = tile).
-    num_blocks: u32,
-    shift: u32,
-    word: u32,
-    pad0: u32,
-    pad1: u32,
-    pad2: u32,
-}
-
-struct Projected {
-    mean: vec2<f32>,
-    depth: f32,
-    opacity: f32,
-    conic: vec3<f32>,
-    rect_min: u32,
-    color: vec3<f32>,
-    rect_max: u32,
-}
-
 @group(0) @binding(0) var<uniform> params: Bin;
 @group(0) @binding(1) var<storage, read> projected: array<Projected>;
 @group(0) @binding(2) var<storage, read_write> counts: array<u32>;
@@ -47,7 +23,7 @@ fn main(
         atomicStore(&group_high, 0u);
     }
     workgroupBarrier();
-    let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+    let i = group_index(wid, nwg) * 256u + lid;
     var count = 0u;
     if (i < params.n) {
         let p = projected[i];

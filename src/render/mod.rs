@@ -3,9 +3,10 @@
 //!
 //! - [`cpu`]: the reference. It defines the maths, in f32, per 16×16 tile with rayon.
 //! - `wgpu` (feature `wgpu`): the same steps in WGSL (`wgsl/render_project.wgsl`, the
-//!   binning kernels `wgsl/render_{tile_count,scan_blocks,scan_add,emit,sort_histogram,
-//!   sort_scatter,ranges}.wgsl`, `wgsl/render_blend.wgsl`) on any adapter, lavapipe included;
-//!   held to the CPU by `tests/render/`.
+//!   binning kernels `wgsl/render_{tile_count,emit,ranges}.wgsl` with the compute backend's
+//!   scan and radix sort, `wgsl/render_blend.wgsl`; their shared structs in
+//!   `wgsl/render_common.wgsl`) on any adapter, lavapipe included; held to the CPU by
+//!   `tests/render/`.
 //!
 //! The method (Kerbl et al. 2023, with the EWA splatting of Zwicker et al. 2002):
 //!
@@ -19,8 +20,8 @@
 //! 2. **Bin and sort**: one key per (tile touched, splat), tile in the high 32 bits and the
 //!    depth's f32 bits (positive, so ordered) in the low 32; sorted, equal keys by splat id;
 //!    each tile's range found. On the host for the CPU reference ([`bin`]); in WGSL for
-//!    wgpu (`wgpu::bin`: tile counts, a multi-level scan, key emission, a stable 4-bit LSD
-//!    radix sort, ranges), held to [`bin`] exactly by `tests/render/gpu_bins.rs`.
+//!    wgpu (`wgpu::bin`: tile counts, the backend's scan, key emission, the backend's stable
+//!    8-bit LSD radix sort, ranges), held to [`bin`] exactly by `tests/render/gpu_bins.rs`.
 //! 3. **Blend** ([`cpu::blend`]): per pixel centre (x + ½, y + ½), front to back:
 //!    α = min(0.99, o·exp(−½ dᵀ Σ⁻¹ d)), skipped below 1/255; stop before a splat that would
 //!    take the transmittance T below 10⁻⁴; colour Σ cᵢ αᵢ Tᵢ over a black background, alpha

@@ -1,7 +1,7 @@
 //! Step 2 on the device (`src/render/wgpu/bin.rs`: tile counts, scan, keys, radix sort,
 //! ranges) against the host's `render::bin`, exactly: the sample scene's projections and
-//! crafted cases (ties, large and empty rectangles, an empty scene, a multi-level scan, many
-//! sort blocks); and the batched projection against the single-batch one.
+//! crafted cases (ties, large and empty rectangles, an empty scene, a scan over a million
+//! splats, many sort blocks); and the batched projection against the single-batch one.
 
 use splatpress::Scene;
 use splatpress::backend::wgpu::WgpuOptions;
@@ -155,8 +155,8 @@ fn gpu_bins_equal_the_host_on_crafted_cases() {
     let bins = check("many sort blocks", &spread, &camera);
     assert!(bins.ids.len() > 100 * 1024, "{} keys", bins.ids.len());
 
-    // A splat count whose scan needs three levels (1024² values per two levels), most
-    // touching no tile.
+    // Over a million splats to scan (more than 1024 tiles of 1024 values), most touching no
+    // tile.
     let n = 1024 * 1024 + 70_000;
     let sparse: Vec<Projected> = (0..n)
         .map(|i| {
@@ -168,7 +168,7 @@ fn gpu_bins_equal_the_host_on_crafted_cases() {
             }
         })
         .collect();
-    let bins = check("three-level scan", &sparse, &camera);
+    let bins = check("a million splats", &sparse, &camera);
     assert!(bins.ids.len() > 2000);
 
     // One tile in the whole view (tile index has no bits to sort).

@@ -9,7 +9,7 @@
 //!   [`cpu_wgpu::CPU_WGPU_BAR`]);
 //! - [`gpu_bins`]: binning and the depth sort on wgpu against the host's `render::bin`,
 //!   exactly (the sample, ties, large, empty and inverted rectangles, an empty scene, a
-//!   three-level scan, many sort blocks), and the batched projection;
+//!   scan over a million splats, many sort blocks), and the batched projection;
 //! - [`cli`]: the command: `eval --render --json` on a compressed sample, a file against
 //!   itself, one level of a streamed SOG, `--images` (PNG signature and sizes), a
 //!   `cameras.json` beside the PLY, a bad one;

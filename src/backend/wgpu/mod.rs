@@ -8,15 +8,17 @@
 //!
 //! One file per kernel family: buffers here (with the context, pipeline and dispatch helpers
 //! the families share; chunked storage in `buffer.rs`), `kmeans.rs`, `sort.rs`, `plas.rs`.
-//! `shaders.rs` registers the WGSL files.
+//! `shaders.rs` registers the WGSL files. The renderer (`crate::render::wgpu`) runs on this
+//! backend too: its kernels are in the registry, it dispatches them with the helpers here
+//! and reuses the scan and the radix sort of `sort.rs`.
 
 mod buffer;
 mod context;
 mod decimate;
 mod kmeans;
 mod plas;
-mod shaders;
-mod sort;
+pub(crate) mod shaders;
+pub(crate) mod sort;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -26,7 +28,7 @@ use wgpu::util::DeviceExt;
 use crate::backend::AdapterReport;
 pub use buffer::GpuBuffer;
 pub use context::adapters;
-use shaders::{AssignVariant, Kernel, Params};
+use shaders::{AssignVariant, Kernel};
 
 use super::{Buffers, DeviceBuffer, Elem};
 use crate::{Error, Result};
@@ -100,14 +102,15 @@ impl WgpuBackend {
         (&self.ctx.device, &self.ctx.queue, &self.ctx.limits)
     }
 
-    fn encoder(&self, label: &str) -> wgpu::CommandEncoder {
+    /// A command encoder labelled `label`.
+    pub(crate) fn encoder(&self, label: &str) -> wgpu::CommandEncoder {
         self.ctx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) })
     }
 
     /// Blocks until the queue is idle.
-    fn wait(&self) -> Result<()> {
+    pub(crate) fn wait(&self) -> Result<()> {
         self.ctx
             .device
             .poll(wgpu::PollType::wait_indefinitely())
@@ -117,7 +120,7 @@ impl WgpuBackend {
 
     /// Runs `body` inside out-of-memory, validation and internal error scopes, waits for
     /// the device, and turns the first error into [`Error::Backend`] naming `what`.
-    fn scoped<R>(&self, what: &str, body: impl FnOnce() -> Result<R>) -> Result<R> {
+    pub(crate) fn scoped<R>(&self, what: &str, body: impl FnOnce() -> Result<R>) -> Result<R> {
         let device = &self.ctx.device;
         let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -143,7 +146,7 @@ impl WgpuBackend {
     }
 
     /// The pipeline of `kernel` (compiled on first use, then cached).
-    fn pipeline(
+    pub(crate) fn pipeline(
         &self,
         kernel: Kernel,
         variant: Option<AssignVariant>,
@@ -198,13 +201,14 @@ impl WgpuBackend {
     }
 
     /// Records one dispatch of `groups` workgroups (folded into 2-D past the per-dimension
-    /// limit) with `params` at binding 0 and `bindings` at 1, 2, …
-    fn dispatch(
+    /// limit) with `params` at binding 0 and `bindings` at 1, 2, … `params` is the kernel's
+    /// uniform: [`shaders::Params`] for most kernels, the family's own struct for the others.
+    pub(crate) fn dispatch<P: bytemuck::Pod>(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         kernel: Kernel,
         variant: Option<AssignVariant>,
-        params: Params,
+        params: P,
         bindings: &[wgpu::BindingResource<'_>],
         groups: u32,
     ) -> Result<()> {

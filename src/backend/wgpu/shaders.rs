@@ -1,7 +1,8 @@
 //! Registry of the embedded WGSL kernels (`wgsl/*.wgsl`, one entry point `main` per file) and
 //! the text each pipeline is compiled from: an optional `enable f16;`, a header of `const`s
-//! chosen by the host, `wgsl/common.wgsl` (then `plas_common.wgsl` or `decimate_common.wgsl`
-//! for those families), then the kernel file.
+//! chosen by the host, `wgsl/common.wgsl` (then `plas_common.wgsl`, `decimate_common.wgsl`
+//! or `render_common.wgsl` for those families), then the kernel file. The registry also holds
+//! the renderer's kernels (`crate::render::wgpu`), which bind their own uniforms.
 
 /// Shared WGSL declarations (the [`Params`] struct, `group_index`).
 const COMMON: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/wgsl/common.wgsl"));
@@ -16,6 +17,13 @@ const PLAS_COMMON: &str = include_str!(concat!(
 const DECIMATE_COMMON: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/wgsl/decimate_common.wgsl"
+));
+
+/// Declarations shared by the renderer's kernels (`Projected`, the `View`, `Blend` and `Bin`
+/// uniforms, `TILE`), appended after [`COMMON`] for them.
+const RENDER_COMMON: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/wgsl/render_common.wgsl"
 ));
 
 /// Invocations per workgroup of `segment_sum.wgsl` (its `WG`).
@@ -82,12 +90,22 @@ pub(crate) enum Kernel {
     DecimateCandidates,
     /// Moment-matched merge of groups (in phases).
     DecimateMerge,
+    /// Renderer step 1: one projected splat per invocation (`View` uniform).
+    RenderProject,
+    /// Renderer binning: tiles per splat and their 64-bit total (`Bin` uniform).
+    RenderTileCount,
+    /// Renderer binning: one (tile, depth) sort key per tile of each splat (`Bin` uniform).
+    RenderEmit,
+    /// Renderer binning: each tile's range in the sorted keys (`Bin` uniform).
+    RenderRanges,
+    /// Renderer step 3: one workgroup per 16×16 tile (`Blend` uniform).
+    RenderBlend,
 }
 
 impl Kernel {
     /// Every kernel, for the validation tests.
     #[cfg(test)]
-    pub(crate) const ALL: [Kernel; 19] = [
+    pub(crate) const ALL: [Kernel; 24] = [
         Kernel::KmeansAssign,
         Kernel::CentroidNorms,
         Kernel::ToF16,
@@ -107,6 +125,11 @@ impl Kernel {
         Kernel::DecimatePrepare,
         Kernel::DecimateCandidates,
         Kernel::DecimateMerge,
+        Kernel::RenderProject,
+        Kernel::RenderTileCount,
+        Kernel::RenderEmit,
+        Kernel::RenderRanges,
+        Kernel::RenderBlend,
     ];
 
     /// File stem and pipeline label.
@@ -131,6 +154,11 @@ impl Kernel {
             Kernel::DecimatePrepare => "decimate_prepare",
             Kernel::DecimateCandidates => "decimate_candidates",
             Kernel::DecimateMerge => "decimate_merge",
+            Kernel::RenderProject => "render_project",
+            Kernel::RenderTileCount => "render_tile_count",
+            Kernel::RenderEmit => "render_emit",
+            Kernel::RenderRanges => "render_ranges",
+            Kernel::RenderBlend => "render_blend",
         }
     }
 
@@ -161,6 +189,11 @@ impl Kernel {
             Kernel::DecimatePrepare => wgsl!("decimate_prepare.wgsl"),
             Kernel::DecimateCandidates => wgsl!("decimate_candidates.wgsl"),
             Kernel::DecimateMerge => wgsl!("decimate_merge.wgsl"),
+            Kernel::RenderProject => wgsl!("render_project.wgsl"),
+            Kernel::RenderTileCount => wgsl!("render_tile_count.wgsl"),
+            Kernel::RenderEmit => wgsl!("render_emit.wgsl"),
+            Kernel::RenderRanges => wgsl!("render_ranges.wgsl"),
+            Kernel::RenderBlend => wgsl!("render_blend.wgsl"),
         }
     }
 
@@ -180,6 +213,18 @@ impl Kernel {
         )
     }
 
+    /// Whether the kernel is one of the renderer's (they read `render_common.wgsl`).
+    pub(crate) fn is_render(self) -> bool {
+        matches!(
+            self,
+            Kernel::RenderProject
+                | Kernel::RenderTileCount
+                | Kernel::RenderEmit
+                | Kernel::RenderRanges
+                | Kernel::RenderBlend
+        )
+    }
+
     /// Whether the kernel uses subgroup operations (built only where the device has them).
     pub(crate) fn uses_subgroups(self) -> bool {
         matches!(self, Kernel::ScanSubgroup | Kernel::KeyBitsSubgroup)
@@ -187,10 +232,12 @@ impl Kernel {
 
     /// The `@workgroup_size` of the kernel's entry point.
     #[cfg(test)]
-    pub(crate) fn workgroup_size(self) -> u32 {
+    pub(crate) fn workgroup_size(self) -> [u32; 3] {
         match self {
-            Kernel::SegmentSum => SEGMENT_WORKGROUP,
-            _ => WORKGROUP,
+            Kernel::SegmentSum => [SEGMENT_WORKGROUP, 1, 1],
+            // One invocation per pixel of a tile (`TILE` of render_common.wgsl).
+            Kernel::RenderBlend => [16, 16, 1],
+            _ => [WORKGROUP, 1, 1],
         }
     }
 }
@@ -308,6 +355,9 @@ pub(crate) fn source(kernel: Kernel, variant: Option<AssignVariant>) -> String {
     if kernel.is_decimate() {
         text.push_str(DECIMATE_COMMON);
     }
+    if kernel.is_render() {
+        text.push_str(RENDER_COMMON);
+    }
     text.push_str(kernel.body());
     text
 }
@@ -404,7 +454,7 @@ mod tests {
             assert_eq!(entry.name, "main");
             assert_eq!(
                 entry.workgroup_size,
-                [kernel.workgroup_size(), 1, 1],
+                kernel.workgroup_size(),
                 "{}",
                 kernel.name()
             );
@@ -452,6 +502,37 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A struct is declared in one WGSL file only: families share theirs through their
+    /// prelude (`common.wgsl`, `plas_common.wgsl`, `decimate_common.wgsl`,
+    /// `render_common.wgsl`), so host and shader agree on one layout.
+    #[test]
+    fn no_struct_is_declared_twice() {
+        let preludes = [
+            ("common.wgsl", COMMON),
+            ("plas_common.wgsl", PLAS_COMMON),
+            ("decimate_common.wgsl", DECIMATE_COMMON),
+            ("render_common.wgsl", RENDER_COMMON),
+        ]
+        .map(|(file, text)| (file.to_string(), text));
+        let bodies = Kernel::ALL.map(|k| (format!("{}.wgsl", k.name()), k.body()));
+        let mut seen = std::collections::HashMap::new();
+        for (file, text) in preludes.into_iter().chain(bodies) {
+            for line in text.lines() {
+                let Some(rest) = line.trim_start().strip_prefix("struct ") else {
+                    continue;
+                };
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if let Some(first) = seen.insert(name.clone(), file.clone()) {
+                    panic!("struct {name} is declared in {first} and in {file}");
+                }
+            }
+        }
+        assert!(seen.contains_key("Params") && seen.contains_key("Bin"));
     }
 
     #[test]

@@ -1,13 +1,20 @@
 //! Stable LSD radix sort of (u64 key, u32 value) pairs, 8-bit digits, reduce-then-scan per
 //! digit: `radix_histogram` (per-block digit counts) → `scan` → `radix_scatter` (stable
-//! ranks within each block). No decoupled look-back: WebGPU promises no forward progress
-//! between workgroups. Digits that are equal in every key are skipped (`key_bits`). Where the
-//! device has subgroup operations, the scan and key-bits kernels use their subgroup variants.
+//! ranks within each block, counted from per-digit bit masks). No decoupled look-back: WebGPU
+//! promises no forward progress between workgroups. Digits that are equal in every key are
+//! skipped (`key_bits`). Where the device has subgroup operations, the scan and key-bits
+//! kernels use their subgroup variants. The renderer's binning (`crate::render::wgpu`)
+//! records [`WgpuBackend::encode_scan`] and [`WgpuBackend::encode_radix_passes`] into its own
+//! command encoders.
 
 use super::shaders::{Kernel, Params, RADIX_BLOCK, WORKGROUP};
 use super::{GpuBuffer, WgpuBackend, backend_error, bind, to_u32};
 use crate::Result;
 use crate::backend::Sort;
+
+/// Bits per radix digit: each pass sorts on one byte of one key word, `(word, shift)` with
+/// `shift` a multiple of this.
+pub(crate) const DIGIT_BITS: u32 = 8;
 
 impl Sort for WgpuBackend {
     /// `key_bits` (one 16-byte read-back), then one radix pass per varying 8-bit digit.
@@ -43,7 +50,7 @@ impl Sort for WgpuBackend {
             let found = self.read_chunks(&bits)?;
             let varying = [found[0] ^ found[2], found[1] ^ found[3]];
             let digits: Vec<(u32, u32)> = (0..2u32)
-                .flat_map(|word| (0..4u32).map(move |d| (word, 8 * d)))
+                .flat_map(|word| (0..u32::BITS / DIGIT_BITS).map(move |d| (word, DIGIT_BITS * d)))
                 .filter(|&(word, shift)| (varying[word as usize] >> shift) & 0xff != 0)
                 .collect();
 
@@ -58,7 +65,8 @@ impl Sort for WgpuBackend {
 impl WgpuBackend {
     /// Records one radix pass per `(word, shift)` digit (least significant first) over the
     /// first `n` pairs of `keys` (u32 pairs) and `values`; the result ends up back in them.
-    pub(super) fn encode_radix_passes(
+    /// Stable, so pairs with equal keys keep their order. Also the renderer's depth sort.
+    pub(crate) fn encode_radix_passes(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         keys: &wgpu::Buffer,
@@ -124,8 +132,9 @@ impl WgpuBackend {
         Ok(())
     }
 
-    /// Records an in-place exclusive scan of the first `n` u32 of `data`.
-    pub(super) fn encode_scan(
+    /// Records an in-place exclusive scan of the first `n` u32 of `data` (one workgroup,
+    /// 1024 values at a time). Also the renderer's scan of tile counts.
+    pub(crate) fn encode_scan(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         data: &wgpu::Buffer,

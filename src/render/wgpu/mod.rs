@@ -3,43 +3,35 @@
 //!
 //! 1. Project: `wgsl/render_project.wgsl`, one invocation per splat.
 //! 2. Bin and sort (`bin.rs`; [`super::bin`] on the host is the reference it is held to):
-//!    tile counts, an exclusive scan for each splat's first key, one key per (tile, splat),
-//!    a stable LSD radix sort on (tile, depth) and each tile's range.
+//!    tile counts, the compute backend's exclusive scan for each splat's first key, one
+//!    (tile, depth) key per (tile, splat), the backend's stable LSD radix sort and each
+//!    tile's range.
 //! 3. Blend: `wgsl/render_blend.wgsl`, one workgroup per 16×16 tile, reading the sorted ids
 //!    and the ranges where step 2 left them.
 //!
-//! The device is opened the way the compute backend opens it ([`WgpuBackend`], with the
-//! adapter's own buffer limits), so `--backend`-style choices and lavapipe work alike.
+//! Everything runs on a [`WgpuBackend`]: the device is opened the way the compute backend
+//! opens it (with the adapter's own buffer limits), so `--backend`-style choices and
+//! lavapipe work alike; the render kernels are in its shader registry
+//! (`backend::wgpu::shaders`, with `wgsl/render_common.wgsl` declaring the structs they
+//! share), dispatched, error-scoped and waited for by its helpers.
 //!
 //! Limits: a scene column larger than one storage binding (the adapter's
 //! `max_storage_buffer_binding_size`, 128 MiB on lavapipe: about 700k splats with three SH
 //! bands) is uploaded and projected in batches of splats, each batch in buffers of its own.
 //! What must still fit in one binding is the projected splats (48 bytes each: 2.8M splats at
-//! 128 MiB) and each array of the sort (4 bytes per (tile, splat) pair); past that the
-//! renderer errors, and `eval --render` falls back to the CPU.
+//! 128 MiB) and the sort keys (8 bytes per (tile, splat) pair: 16.7M pairs at 128 MiB); past
+//! that the renderer errors, and `eval --render` falls back to the CPU.
 
 mod bin;
 
 use wgpu::util::DeviceExt;
 
 use super::{Bins, Camera, Image, Kernel, Prepared, Projected};
+use crate::backend::wgpu::shaders::{self, WORKGROUP};
 use crate::backend::wgpu::{WgpuBackend, WgpuOptions};
 use crate::{Error, Result};
 
-const PROJECT: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/wgsl/render_project.wgsl"
-));
-const BLEND: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/wgsl/render_blend.wgsl"
-));
-
-/// Invocations per workgroup of `render_project.wgsl` and of the one-element-per-invocation
-/// binning kernels.
-const WORKGROUP: u32 = 256;
-
-/// The uniform of `render_project.wgsl` (`struct View`).
+/// The uniform of `render_project.wgsl` (`struct View` in `wgsl/render_common.wgsl`).
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct ViewParams {
@@ -63,15 +55,25 @@ struct ViewParams {
 
 const _: () = assert!(std::mem::size_of::<ViewParams>() == 128);
 
-/// The uniform of `render_blend.wgsl` (`struct Blend`).
+/// The uniform of `render_blend.wgsl` (`struct Blend` in `wgsl/render_common.wgsl`).
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct BlendParams {
     width: u32,
     height: u32,
     tiles_x: u32,
+    tiles_y: u32,
     kernel: u32,
 }
+
+/// The render kernels, compiled when the renderer is made.
+const KERNELS: [shaders::Kernel; 5] = [
+    shaders::Kernel::RenderProject,
+    shaders::Kernel::RenderTileCount,
+    shaders::Kernel::RenderEmit,
+    shaders::Kernel::RenderRanges,
+    shaders::Kernel::RenderBlend,
+];
 
 fn error(message: impl Into<String>) -> Error {
     Error::Backend {
@@ -80,12 +82,9 @@ fn error(message: impl Into<String>) -> Error {
     }
 }
 
-/// An open device with the render pipelines.
+/// An open device: a [`WgpuBackend`], whose shader registry compiles the render kernels.
 pub struct WgpuRenderer {
     backend: WgpuBackend,
-    project: wgpu::ComputePipeline,
-    blend: wgpu::ComputePipeline,
-    bin: bin::Pipelines,
     /// The largest storage binding planned with (below the adapter's only in tests).
     binding_limit: u64,
 }
@@ -129,51 +128,22 @@ fn storage_init(device: &wgpu::Device, label: &str, bytes: &[u8]) -> wgpu::Buffe
     })
 }
 
-/// Workgroup counts (x, y) covering `groups` within the per-dimension limit; the kernels
-/// take the linear index `x + y · num_workgroups.x` and ignore what lies past their data.
-fn grid(groups: u32, per_dim: u32) -> (u32, u32) {
-    if groups <= per_dim {
-        (groups, 1)
-    } else {
-        (per_dim, groups.div_ceil(per_dim))
-    }
-}
-
 impl WgpuRenderer {
     /// Opens an adapter as `options` allow (hardware first; software only with `allow_cpu`)
-    /// and compiles the pipelines.
+    /// and compiles the render kernels (the backend's scan and sort compile on first use).
     pub fn new(options: WgpuOptions) -> Result<Self> {
         let backend = WgpuBackend::new(options)?;
-        let (device, _, limits) = backend.device();
-        let pipeline = |label: &str, source: &str| {
-            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(label),
-                source: wgpu::ShaderSource::Wgsl(source.into()),
-            });
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(label),
-                layout: None,
-                module: &module,
-                entry_point: Some("main"),
-                compilation_options: Default::default(),
-                cache: None,
-            })
-        };
-        let (project, blend, bin) = scoped(&backend, "compiling the render kernels", || {
-            Ok((
-                pipeline("render_project", PROJECT),
-                pipeline("render_blend", BLEND),
-                bin::Pipelines::new(&pipeline),
-            ))
+        backend.scoped("compiling the render kernels", || {
+            KERNELS
+                .iter()
+                .try_for_each(|&k| backend.pipeline(k, None).map(drop))
         })?;
+        let (_, _, limits) = backend.device();
         let binding_limit = limits
             .max_storage_buffer_binding_size
             .min(limits.max_buffer_size);
         Ok(WgpuRenderer {
             backend,
-            project,
-            blend,
-            bin,
             binding_limit,
         })
     }
@@ -198,11 +168,13 @@ impl WgpuRenderer {
         kernel: Kernel,
         done: &mut dyn FnMut(usize),
     ) -> Result<Vec<Image>> {
-        let uploaded = scoped(&self.backend, "uploading the scene", || self.upload(scene))?;
+        let uploaded = self
+            .backend
+            .scoped("uploading the scene", || self.upload(scene))?;
         let mut images = Vec::with_capacity(cameras.len());
         for (k, camera) in cameras.iter().enumerate() {
             let what = format!("rendering view {k}");
-            images.push(scoped(&self.backend, &what, || {
+            images.push(self.backend.scoped(&what, || {
                 self.project(scene, &uploaded, camera, kernel)?;
                 let bins = self.bin_on_device(&uploaded.projected, uploaded.n, camera)?;
                 self.blend(&uploaded.projected, &bins, camera, kernel)
@@ -215,7 +187,7 @@ impl WgpuRenderer {
     /// Step 2 alone on the device, for splats projected elsewhere, with the bins read back:
     /// what tests hold to the host's [`super::bin`].
     pub fn bin_projected(&self, projected: &[Projected], camera: &Camera) -> Result<Bins> {
-        scoped(&self.backend, "binning", || {
+        self.backend.scoped("binning", || {
             let (device, _, _) = self.backend.device();
             let n = u32::try_from(projected.len()).map_err(|_| error("too many splats"))?;
             let buffer = storage_init(device, "render projected", bytemuck::cast_slice(projected));
@@ -304,14 +276,11 @@ impl WgpuRenderer {
         if uploaded.batches.is_empty() {
             return Ok(());
         }
-        let (device, queue, limits) = self.backend.device();
         let eye = camera.position();
         let (tiles_x, tiles_y) = camera.tiles();
         let r = &camera.rotation;
         let t = &camera.translation;
-        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("render_project"),
-        });
+        let mut encoder = self.backend.encoder("render_project");
         for batch in &uploaded.batches {
             let params = ViewParams {
                 rows: [0, 1, 2].map(|k| [r[k][0], r[k][1], r[k][2], t[k]]),
@@ -331,35 +300,22 @@ impl WgpuRenderer {
                 first: batch.first,
                 pad: [0; 3],
             };
-            let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("render view"),
-                contents: bytemuck::bytes_of(&params),
-                usage: wgpu::BufferUsages::UNIFORM,
-            });
-            let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("render_project"),
-                layout: &self.project.get_bind_group_layout(0),
-                entries: &entries(&[
-                    &uniform,
-                    &batch.positions,
-                    &batch.covariances,
-                    &batch.opacities,
-                    &batch.sh,
-                    &uploaded.projected,
-                ]),
-            });
-            let (gx, gy) = grid(
+            self.backend.dispatch(
+                &mut encoder,
+                shaders::Kernel::RenderProject,
+                None,
+                params,
+                &[
+                    batch.positions.as_entire_binding(),
+                    batch.covariances.as_entire_binding(),
+                    batch.opacities.as_entire_binding(),
+                    batch.sh.as_entire_binding(),
+                    uploaded.projected.as_entire_binding(),
+                ],
                 batch.len.div_ceil(WORKGROUP),
-                limits.max_compute_workgroups_per_dimension,
-            );
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("render_project"),
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(&self.project);
-            pass.set_bind_group(0, &bind_group, &[]);
-            pass.dispatch_workgroups(gx, gy, 1);
+            )?;
         }
+        let (_, queue, _) = self.backend.device();
         queue.submit([encoder.finish()]);
         Ok(())
     }
@@ -372,50 +328,31 @@ impl WgpuRenderer {
         camera: &Camera,
         kernel: Kernel,
     ) -> Result<Image> {
-        let (device, queue, limits) = self.backend.device();
         let (tiles_x, tiles_y) = camera.tiles();
-        let max_groups = limits.max_compute_workgroups_per_dimension;
-        if tiles_x > max_groups || tiles_y > max_groups {
-            return Err(error(format!(
-                "{}×{} pixels is too large for one dispatch",
-                camera.width, camera.height
-            )));
-        }
         let params = BlendParams {
             width: camera.width,
             height: camera.height,
             tiles_x,
+            tiles_y,
             kernel: kernel.code(),
         };
-        let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("render blend params"),
-            contents: bytemuck::bytes_of(&params),
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
         let pixel_bytes = u64::from(camera.width) * u64::from(camera.height) * 16;
-        let pixels = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("render pixels"),
-            size: pixel_bytes.max(16),
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("render_blend"),
-            layout: &self.blend.get_bind_group_layout(0),
-            entries: &entries(&[&uniform, projected, &bins.ids, &bins.ranges, &pixels]),
-        });
-        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("render_blend"),
-        });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("render_blend"),
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(&self.blend);
-            pass.set_bind_group(0, &bind_group, &[]);
-            pass.dispatch_workgroups(tiles_x, tiles_y, 1);
-        }
+        let pixels = self.buffer("render pixels", pixel_bytes);
+        let mut encoder = self.backend.encoder("render_blend");
+        self.backend.dispatch(
+            &mut encoder,
+            shaders::Kernel::RenderBlend,
+            None,
+            params,
+            &[
+                projected.as_entire_binding(),
+                bins.ids.as_entire_binding(),
+                bins.ranges.as_entire_binding(),
+                pixels.as_entire_binding(),
+            ],
+            bins.tiles,
+        )?;
+        let (_, queue, _) = self.backend.device();
         queue.submit([encoder.finish()]);
         if pixel_bytes == 0 {
             return Ok(Image {
@@ -435,31 +372,42 @@ impl WgpuRenderer {
         })
     }
 
+    /// A storage buffer of at least `bytes` (never empty: empty bindings are invalid) that
+    /// can be copied to and from.
+    fn buffer(&self, label: &str, bytes: u64) -> wgpu::Buffer {
+        self.backend.raw_buffer(
+            bytes,
+            label,
+            wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+        )
+    }
+
     /// Copies the first `bytes` of `source` back to the host.
     fn download(&self, source: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
-        let (device, queue, _) = self.backend.device();
-        let staging = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("render download"),
-            size: bytes,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("render download"),
-        });
+        let (_, queue, _) = self.backend.device();
+        let staging = self.backend.raw_buffer(
+            bytes,
+            "render download",
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        );
+        let mut encoder = self.backend.encoder("render download");
         encoder.copy_buffer_to_buffer(source, 0, &staging, 0, bytes);
         queue.submit([encoder.finish()]);
         let (sender, receiver) = std::sync::mpsc::channel();
-        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
-            let _ = sender.send(r);
-        });
-        wait(&self.backend)?;
+        staging
+            .slice(..bytes)
+            .map_async(wgpu::MapMode::Read, move |r| {
+                let _ = sender.send(r);
+            });
+        self.backend.wait()?;
         receiver
             .recv()
             .map_err(|_| error("the download was never mapped"))?
             .map_err(|e| error(format!("mapping a download failed: {e}")))?;
         let view = staging
-            .slice(..)
+            .slice(..bytes)
             .get_mapped_range()
             .map_err(|e| error(format!("reading a download failed: {e}")))?;
         let out = view.to_vec();
@@ -469,55 +417,12 @@ impl WgpuRenderer {
     }
 }
 
-/// Bind-group entries for `buffers` at bindings 0, 1, ….
-fn entries<'a>(buffers: &[&'a wgpu::Buffer]) -> Vec<wgpu::BindGroupEntry<'a>> {
-    buffers
-        .iter()
-        .enumerate()
-        .map(|(i, b)| wgpu::BindGroupEntry {
-            binding: i as u32,
-            resource: b.as_entire_binding(),
-        })
-        .collect()
-}
-
-fn wait(backend: &WgpuBackend) -> Result<()> {
-    let (device, _, _) = backend.device();
-    device
-        .poll(wgpu::PollType::wait_indefinitely())
-        .map(|_| ())
-        .map_err(|e| error(format!("waiting for the device failed: {e}")))
-}
-
-/// Runs `body` inside out-of-memory and validation error scopes and waits for the device;
-/// the first error becomes [`Error::Backend`] naming `what`.
-fn scoped<R>(backend: &WgpuBackend, what: &str, body: impl FnOnce() -> Result<R>) -> Result<R> {
-    let (device, _, _) = backend.device();
-    let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-    let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
-    let result = body().and_then(|r| wait(backend).map(|()| r));
-    let errors = [
-        pollster::block_on(validation.pop()),
-        pollster::block_on(oom.pop()),
-    ];
-    if let Some(e) = errors.into_iter().flatten().next() {
-        return Err(error(format!("{what}: {e}")));
-    }
-    result
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use naga::valid::{Capabilities, ValidationFlags, Validator};
 
-    /// The size naga gives the struct `name` of `source` (which must validate).
-    fn struct_size(source: &str, name: &str) -> usize {
-        let module = naga::front::wgsl::parse_str(source)
-            .unwrap_or_else(|e| panic!("{}", e.emit_to_string(source)));
-        Validator::new(ValidationFlags::all(), Capabilities::empty())
-            .validate(&module)
-            .unwrap_or_else(|e| panic!("{}", e.emit_to_string(source)));
+    /// The size naga gives the struct `name` in `module`.
+    fn struct_size(module: &naga::Module, name: &str) -> usize {
         match module
             .types
             .iter()
@@ -534,51 +439,29 @@ mod tests {
         }
     }
 
-    /// Every kernel validates, and host and shader agree on every shared struct.
+    /// Host and shader agree on every struct of `wgsl/render_common.wgsl`, in every render
+    /// kernel, and the blend's workgroup is one tile. (`backend::wgpu::shaders` validates
+    /// the kernels and checks their workgroup sizes.)
     #[test]
-    fn kernels_validate_and_sizes_agree() {
-        assert_eq!(
-            struct_size(PROJECT, "View"),
-            std::mem::size_of::<ViewParams>()
-        );
-        assert_eq!(
-            struct_size(PROJECT, "Projected"),
-            std::mem::size_of::<Projected>()
-        );
-        assert_eq!(
-            struct_size(BLEND, "Blend"),
-            std::mem::size_of::<BlendParams>()
-        );
-        assert_eq!(
-            struct_size(BLEND, "Projected"),
-            std::mem::size_of::<Projected>()
-        );
-        for source in [
-            bin::TILE_COUNT,
-            bin::SCAN_BLOCKS,
-            bin::SCAN_ADD,
-            bin::EMIT,
-            bin::SORT_HISTOGRAM,
-            bin::SORT_SCATTER,
-            bin::RANGES,
-        ] {
-            assert_eq!(
-                struct_size(source, "Bin"),
-                std::mem::size_of::<bin::BinParams>()
-            );
-            assert!(source.contains(&format!("@workgroup_size({WORKGROUP})")));
+    fn render_structs_match_the_host() {
+        for kernel in KERNELS {
+            assert!(kernel.is_render());
+            let source = shaders::source(kernel, None);
+            let module = naga::front::wgsl::parse_str(&source)
+                .unwrap_or_else(|e| panic!("{}", e.emit_to_string(&source)));
+            for (name, size) in [
+                ("View", std::mem::size_of::<ViewParams>()),
+                ("Blend", std::mem::size_of::<BlendParams>()),
+                ("Bin", std::mem::size_of::<bin::BinParams>()),
+                ("Projected", std::mem::size_of::<Projected>()),
+            ] {
+                assert_eq!(struct_size(&module, name), size, "{name}");
+            }
         }
-        for source in [bin::TILE_COUNT, bin::EMIT] {
-            assert_eq!(
-                struct_size(source, "Projected"),
-                std::mem::size_of::<Projected>()
-            );
-        }
-        assert!(PROJECT.contains(&format!("@workgroup_size({WORKGROUP})")));
-        assert!(BLEND.contains(&format!(
-            "@workgroup_size({}, {})",
-            super::super::TILE,
-            super::super::TILE
-        )));
+        let tile = super::super::TILE;
+        assert_eq!(
+            shaders::Kernel::RenderBlend.workgroup_size(),
+            [tile, tile, 1]
+        );
     }
 }
