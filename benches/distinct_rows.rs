@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use splatpress::encode::kmeans::{distinct_rows, gather_rows};
+use splatpress::encode::kmeans::{Rows, distinct_rows};
 use splatpress::encode::rng::Rng;
 
 mod common;
@@ -50,14 +50,14 @@ fn main() {
         };
         points.extend_from_slice(&pool[row * dim..(row + 1) * dim]);
     }
-    let (firsts, inverse) = distinct_rows(&points, dim);
+    let (firsts, inverse) = distinct_rows(&Rows::new(&points, dim));
     assert_eq!(
         baseline(&points, dim),
-        (gather_rows(&points, dim, &firsts), inverse),
+        (Rows::new(&points, dim).gather(&firsts), inverse),
         "same answer"
     );
     let old = best(reps, || drop(baseline(&points, dim)));
-    let new = best(reps, || drop(distinct_rows(&points, dim)));
+    let new = best(reps, || drop(distinct_rows(&Rows::new(&points, dim))));
     println!(
         "distinct_rows N={n} D={dim} distinct={distinct} threads={}: baseline (SipHash map) {:.3} s, now {:.3} s, {:.2}x",
         rayon::current_num_threads(),

@@ -102,8 +102,15 @@ fn palette() {
     let k = kmeans::palette_size(n);
     let t = Instant::now();
     let timer = StepTimer(std::sync::Mutex::new(Instant::now()));
-    let clusters =
-        kmeans::cluster(&Cpu, &scene.sh_rest, dim, k, iters, 0, &timer).expect("k-means");
+    let clusters = kmeans::cluster(
+        &Cpu,
+        kmeans::Rows::new(&scene.sh_rest, dim),
+        k,
+        iters,
+        0,
+        &timer,
+    )
+    .expect("k-means");
     let total = t.elapsed().as_secs_f64();
     let mut labels = vec![0u32; n];
     let t = Instant::now();

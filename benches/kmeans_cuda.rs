@@ -90,10 +90,18 @@ fn kernels<B: Backend>(
     // One Lloyd iteration through the driver = (cluster(iters) − cluster(0)) / iters (both
     // end with an assignment and download the labels).
     let zero = best_of(1, || {
-        kmeans::cluster(backend, points, dim, k, 0, 1, &()).map(|_| ())
+        kmeans::cluster(backend, kmeans::Rows::new(points, dim), k, 0, 1, &()).map(|_| ())
     })?;
     let many = best_of(1, || {
-        kmeans::cluster(backend, points, dim, k, iters as u32, 1, &()).map(|_| ())
+        kmeans::cluster(
+            backend,
+            kmeans::Rows::new(points, dim),
+            k,
+            iters as u32,
+            1,
+            &(),
+        )
+        .map(|_| ())
     })?;
     let flop = 2.0 * n as f64 * k as f64 * dim as f64;
     println!(

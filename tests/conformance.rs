@@ -145,6 +145,7 @@ conformance!(
     decimate_prepare_matches_cpu,
     decimate_candidates_matches_cpu,
     decimate_merge_matches_cpu,
+    write_at_matches_cpu,
     rejects_bad_calls,
 );
 
@@ -335,6 +336,35 @@ fn kmeans_update_matches_cpu<B: Backend>(backend: &B) {
             }
         }
     }
+}
+
+/// Pieces written into a buffer at offsets (k-means fills its point buffer this way) land
+/// where a host slice copy puts them, across chunk boundaries too (`wgpu_windowed`'s chunks
+/// are 184,320 values: the buffer spans three).
+fn write_at_matches_cpu<B: Backend>(backend: &B) {
+    let n = 400_000;
+    let mut rng = Rng::new(11);
+    let mut want: Vec<f32> = (0..n).map(|_| rng.signed()).collect();
+    let mut buf = backend.upload(&want).unwrap();
+    let pieces = [
+        (0, 5),
+        (184_320 - 7, 20),
+        (184_320, 1),
+        (2 * 184_320 - 1, 2),
+        (250_000, 100_000),
+        (n - 3, 3),
+        (17, 0),
+    ];
+    for (offset, len) in pieces {
+        let data: Vec<f32> = (0..len).map(|_| rng.signed()).collect();
+        backend.write_at(&mut buf, offset, &data).unwrap();
+        want[offset..offset + len].copy_from_slice(&data);
+    }
+    assert!(
+        backend.download(&buf).unwrap() == want,
+        "{}: write_at",
+        backend.name()
+    );
 }
 
 /// One point matrix over lavapipe's 128 MiB binding limit (800 000 × 45 f32 = 144 MB) goes
@@ -1700,6 +1730,18 @@ fn rejects_bad_calls<B: Backend>(backend: &B) {
         "write",
         "5 values into 4",
         backend.write(&mut buf, &[5, 6, 7, 8, 9]),
+    );
+    refused(
+        name,
+        "write_at",
+        "2 values at 3 of 4",
+        backend.write_at(&mut buf, 3, &[5, 6]),
+    );
+    refused(
+        name,
+        "write_at",
+        "an offset that overflows",
+        backend.write_at(&mut buf, usize::MAX, &[5]),
     );
     assert_eq!(
         backend.download(&buf).unwrap(),

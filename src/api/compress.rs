@@ -198,6 +198,9 @@ pub(crate) fn compress_on(
         return Ok(report);
     }
     let (encoded, mut encoder, backend) = backends.encode(&scene, &options.encode(), progress)?;
+    // The textures are final: the scene goes before the WebP encoders take their memory
+    // (at 3M SH3 splats the write held 0.74 GB of scene beside ~0.7 GB of encoder state).
+    drop(scene);
     let write_start = Instant::now();
     progress.event(Event::Start {
         stage: "write",

@@ -1,8 +1,8 @@
 //! The buffers family: device buffers of [`Elem`] values, which every kernel family works on.
 //!
 //! Required: [`Buffers::name`], [`Buffers::upload`], [`Buffers::download`], [`Buffers::zeros`]
-//! and [`Buffers::run_write`]. Provided: [`Buffers::write`] (checks the length at the seam,
-//! then calls `run_write`) and [`Buffers::error`].
+//! and [`Buffers::run_write_at`]. Provided: [`Buffers::write`] and [`Buffers::write_at`] (each
+//! checks its range at the seam, then calls `run_write_at`) and [`Buffers::error`].
 
 use crate::{Error, Result};
 
@@ -57,11 +57,39 @@ pub trait Buffers {
                 buf.len()
             )));
         }
-        self.run_write(buf, data)
+        self.run_write_at(buf, 0, data)
     }
 
-    /// [`Buffers::write`] after the seam's check: `data.len() == buf.len()`.
-    fn run_write<T: Elem>(&self, buf: &mut Self::Buffer<T>, data: &[T]) -> Result<()>;
+    /// Overwrites `buf[offset..offset + data.len()]` with `data` (an error naming `write_at`
+    /// when the range runs past the end). A driver fills a large buffer from host gathers in
+    /// pieces this way, so the whole copy never exists on the host.
+    fn write_at<T: Elem>(
+        &self,
+        buf: &mut Self::Buffer<T>,
+        offset: usize,
+        data: &[T],
+    ) -> Result<()> {
+        if offset
+            .checked_add(data.len())
+            .is_none_or(|end| end > buf.len())
+        {
+            return Err(self.error(format!(
+                "write_at: {} values at {offset} into a buffer of {}",
+                data.len(),
+                buf.len()
+            )));
+        }
+        self.run_write_at(buf, offset, data)
+    }
+
+    /// [`Buffers::write_at`] (and [`Buffers::write`]) after the seam's check:
+    /// `offset + data.len() <= buf.len()`.
+    fn run_write_at<T: Elem>(
+        &self,
+        buf: &mut Self::Buffer<T>,
+        offset: usize,
+        data: &[T],
+    ) -> Result<()>;
 
     /// An [`Error::Backend`] from this backend.
     fn error(&self, message: impl Into<String>) -> Error {

@@ -72,9 +72,14 @@ impl<B: Buffers> Buffers for Faulty<'_, B> {
         self.inner.zeros(len)
     }
 
-    fn run_write<T: Elem>(&self, buf: &mut Self::Buffer<T>, data: &[T]) -> Result<()> {
+    fn run_write_at<T: Elem>(
+        &self,
+        buf: &mut Self::Buffer<T>,
+        offset: usize,
+        data: &[T],
+    ) -> Result<()> {
         self.tick("write")?;
-        self.inner.run_write(buf, data)
+        self.inner.run_write_at(buf, offset, data)
     }
 }
 

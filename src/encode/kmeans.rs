@@ -3,6 +3,10 @@
 //! each iteration assigns, sums, divides and re-seeds empty clusters at random points; a
 //! final assignment makes every label refer to the final centroids.
 
+mod rows;
+
+pub use rows::Rows;
+
 use crate::backend::Backend;
 use crate::encode::rng;
 use crate::progress::{Event, Progress};
@@ -46,15 +50,6 @@ pub fn distinct_indices(n: usize, k: usize, seed: u64) -> Vec<u32> {
     out
 }
 
-/// The rows `rows` of `points`, in that order.
-pub fn gather_rows(points: &[f32], dim: usize, rows: &[u32]) -> Vec<f32> {
-    let mut out = Vec::with_capacity(rows.len() * dim);
-    for &r in rows {
-        out.extend_from_slice(&points[r as usize * dim..(r as usize + 1) * dim]);
-    }
-    out
-}
-
 /// The distinct rows of `points` (bitwise) as the index of each one's first appearance,
 /// ascending, and for every point the number of its distinct row. Rows are not copied: when
 /// every row is distinct (generated and many trained scenes) the points are their own
@@ -65,34 +60,37 @@ pub fn gather_rows(points: &[f32], dim: usize, rows: &[u32]) -> Vec<f32> {
 /// row with the first one of its hash (a rare 64-bit collision between different rows goes
 /// through an exact map). At 1M × 45 this is several times faster than hashing the rows in a
 /// `HashMap<&[u32], _>` with SipHash, which cost about a second.
-pub fn distinct_rows(points: &[f32], dim: usize) -> (Vec<u32>, Vec<u32>) {
-    distinct_rows_hashed(points, dim, row_hash)
+pub fn distinct_rows(rows: &Rows) -> (Vec<u32>, Vec<u32>) {
+    distinct_rows_hashed(rows, row_hash)
 }
 
 /// [`distinct_rows`] with the row hash as a parameter (tests force collisions with a bad one).
 fn distinct_rows_hashed(
-    points: &[f32],
-    dim: usize,
+    rows: &Rows,
     row_hash: impl Fn(&[u32]) -> u64 + Sync,
 ) -> (Vec<u32>, Vec<u32>) {
     use rayon::prelude::*;
     use std::collections::HashMap;
     use std::collections::hash_map::Entry;
-    let bits: &[u32] = bytemuck::cast_slice(points);
-    let hashes: Vec<u64> = bits.par_chunks_exact(dim).map(&row_hash).collect();
+    let bits = |i: usize| -> &[u32] { bytemuck::cast_slice(rows.row(i)) };
+    let hashes: Vec<u64> = (0..rows.len())
+        .into_par_iter()
+        .with_min_len(1 << 12)
+        .map(|i| row_hash(bits(i)))
+        .collect();
     let mut first: HashMap<u64, u32, BuildPrehashed> =
         HashMap::with_capacity_and_hasher(hashes.len(), BuildPrehashed);
     let mut collided: HashMap<&[u32], u32> = HashMap::new();
     let mut firsts: Vec<u32> = Vec::new();
     let mut inverse = Vec::with_capacity(hashes.len());
-    for (row, (key, &hash)) in bits.chunks_exact(dim).zip(&hashes).enumerate() {
+    for (row, &hash) in hashes.iter().enumerate() {
+        let key = bits(row);
         let next = firsts.len() as u32;
         let id = match first.entry(hash) {
             Entry::Vacant(slot) => *slot.insert(next),
             Entry::Occupied(slot) => {
                 let id = *slot.get();
-                let at = firsts[id as usize] as usize * dim;
-                if &bits[at..at + dim] == key {
+                if bits(firsts[id as usize] as usize) == key {
                     id
                 } else {
                     *collided.entry(key).or_insert(next)
@@ -149,7 +147,7 @@ impl std::hash::Hasher for Prehashed {
     }
 }
 
-/// Clusters `points` (rows of `dim`) into `k` centroids with `iterations` Lloyd updates.
+/// Clusters `points` into `k` centroids with `iterations` Lloyd updates.
 ///
 /// Identical rows are assigned once (SH vectors repeat: all-zero `f_rest` in scenes trained
 /// without SH, or scenes decoded from a SOG palette); the update still weighs every point.
@@ -157,23 +155,22 @@ impl std::hash::Hasher for Prehashed {
 /// optimum) and the rest of the palette repeats the last one.
 pub fn cluster<B: Backend>(
     backend: &B,
-    points: &[f32],
-    dim: usize,
+    points: Rows,
     k: usize,
     iterations: u32,
     seed: u64,
     progress: &dyn Progress,
 ) -> Result<Clusters> {
-    let n = points.len() / dim.max(1);
-    if dim == 0 || n == 0 || k == 0 || k > n || points.len() != n * dim {
+    let (n, dim) = (points.len(), points.dim());
+    if n == 0 || k == 0 || k > n || !points.is_whole() {
         return Err(Error::Scene(format!(
             "k-means needs 1 ≤ k ≤ points and whole rows: k = {k}, points = {n}, dim = {dim}"
         )));
     }
-    let (firsts, inverse) = distinct_rows(points, dim);
+    let (firsts, inverse) = distinct_rows(&points);
     let m = firsts.len();
     if m <= k {
-        let mut centroids = gather_rows(points, dim, &firsts);
+        let mut centroids = points.gather(&firsts);
         let last = centroids[(m - 1) * dim..].to_vec();
         for _ in m..k {
             centroids.extend_from_slice(&last);
@@ -191,10 +188,10 @@ pub fn cluster<B: Backend>(
         .into_iter()
         .map(|i| firsts[i as usize])
         .collect();
-    let mut centroids = gather_rows(points, dim, &chosen);
-    let device_points = backend.upload(points)?;
+    let mut centroids = points.gather(&chosen);
+    let device_points = points.upload(backend)?;
     let device_unique = if deduplicated {
-        Some(backend.upload(&gather_rows(points, dim, &firsts))?)
+        Some(backend.upload(&points.gather(&firsts))?)
     } else {
         None
     };
@@ -239,7 +236,7 @@ pub fn cluster<B: Backend>(
                 let counter = ((iteration as u64) << 32) | c as u64;
                 let p = rng::below(seed, STREAM_RESEED, counter, m as u64) as usize;
                 let p = firsts[p] as usize;
-                row.copy_from_slice(&points[p * dim..(p + 1) * dim]);
+                row.copy_from_slice(points.row(p));
             } else {
                 let inv = 1.0 / host_counts[c] as f64;
                 for (v, s) in row.iter_mut().zip(&host_sums[c * dim..(c + 1) * dim]) {
@@ -319,7 +316,7 @@ mod tests {
                 points.push(blob + rng::unit(3, d, i) * 0.1);
             }
         }
-        let c = cluster(&Cpu, &points, dim, 4, 10, 1, &()).unwrap();
+        let c = cluster(&Cpu, Rows::new(&points, dim), 4, 10, 1, &()).unwrap();
         let mut blobs: Vec<i32> = c
             .centroids
             .chunks(3)
@@ -344,13 +341,14 @@ mod tests {
             .collect();
         let rows: Vec<[f32; 4]> = (0..5000).map(|_| pool[rng.below(700) as usize]).collect();
         let points: Vec<f32> = rows.iter().flatten().copied().collect();
-        let (firsts, inverse) = distinct_rows(&points, 4);
+        let (firsts, inverse) = distinct_rows(&Rows::new(&points, 4));
         // Every hash colliding (and a few): the same answer through the exact map.
-        let (firsts_0, inverse_0) = distinct_rows_hashed(&points, 4, |_| 7);
-        let (firsts_2, inverse_2) = distinct_rows_hashed(&points, 4, |r| (r[0] & 1) as u64);
+        let (firsts_0, inverse_0) = distinct_rows_hashed(&Rows::new(&points, 4), |_| 7);
+        let (firsts_2, inverse_2) =
+            distinct_rows_hashed(&Rows::new(&points, 4), |r| (r[0] & 1) as u64);
         assert_eq!((&firsts_0, &inverse_0), (&firsts, &inverse));
         assert_eq!((&firsts_2, &inverse_2), (&firsts, &inverse));
-        let unique = gather_rows(&points, 4, &firsts);
+        let unique = Rows::new(&points, 4).gather(&firsts);
         // The reference: a plain map over the rows' bits.
         let mut seen: std::collections::HashMap<[u32; 4], u32> = Default::default();
         let mut expected_unique = Vec::new();
@@ -367,7 +365,7 @@ mod tests {
         assert_eq!(inverse, expected);
         assert_eq!(unique, expected_unique);
         // -0.0 and 0.0 differ bitwise, so they are distinct rows.
-        let (firsts, inv) = distinct_rows(&[0.0, -0.0, 0.0], 1);
+        let (firsts, inv) = distinct_rows(&Rows::new(&[0.0, -0.0, 0.0], 1));
         assert_eq!((firsts, inv), (vec![0, 1], vec![0, 1, 0]));
     }
 
@@ -377,16 +375,16 @@ mod tests {
         let rows = [[0.0f32, 0.0], [1.0, 0.0], [10.0, 0.0]];
         let pattern = [0, 0, 0, 0, 1, 2, 2, 0, 1, 0];
         let points: Vec<f32> = pattern.iter().flat_map(|&r| rows[r]).collect();
-        let (firsts, inverse) = distinct_rows(&points, 2);
+        let (firsts, inverse) = distinct_rows(&Rows::new(&points, 2));
         assert_eq!(firsts, [0, 4, 5]);
         assert_eq!(inverse, pattern.map(|r| r as u32));
-        let c = cluster(&Cpu, &points, 2, 2, 5, 3, &()).unwrap();
+        let c = cluster(&Cpu, Rows::new(&points, 2), 2, 5, 3, &()).unwrap();
         // {0, 1} against {10}: the first centroid is the weighted mean (6·0 + 2·1) / 8.
         let mut xs: Vec<f32> = c.centroids.chunks(2).map(|r| r[0]).collect();
         xs.sort_by(f32::total_cmp);
         assert_eq!(xs, [0.25, 10.0]);
         // Fewer distinct rows than centroids: exact, padded with the last row.
-        let exact = cluster(&Cpu, &points, 2, 4, 5, 3, &()).unwrap();
+        let exact = cluster(&Cpu, Rows::new(&points, 2), 4, 5, 3, &()).unwrap();
         assert_eq!(exact.labels, inverse);
         assert_eq!(&exact.centroids[6..], &[10.0, 0.0]);
     }
@@ -394,15 +392,18 @@ mod tests {
     #[test]
     fn same_seed_same_result_and_k_equal_n_is_exact() {
         let points: Vec<f32> = (0..90).map(|i| rng::unit(9, 0, i)).collect();
-        let a = cluster(&Cpu, &points, 9, 4, 3, 5, &()).unwrap();
-        assert_eq!(a, cluster(&Cpu, &points, 9, 4, 3, 5, &()).unwrap());
-        let all = cluster(&Cpu, &points, 9, 10, 2, 5, &()).unwrap();
+        let a = cluster(&Cpu, Rows::new(&points, 9), 4, 3, 5, &()).unwrap();
+        assert_eq!(
+            a,
+            cluster(&Cpu, Rows::new(&points, 9), 4, 3, 5, &()).unwrap()
+        );
+        let all = cluster(&Cpu, Rows::new(&points, 9), 10, 2, 5, &()).unwrap();
         for (i, &l) in all.labels.iter().enumerate() {
             assert_eq!(
                 &all.centroids[l as usize * 9..l as usize * 9 + 9],
                 &points[i * 9..i * 9 + 9]
             );
         }
-        assert!(cluster(&Cpu, &points, 9, 11, 1, 0, &()).is_err());
+        assert!(cluster(&Cpu, Rows::new(&points, 9), 11, 1, 0, &()).is_err());
     }
 }

@@ -142,8 +142,7 @@ pub fn encode_with<B: Backend>(
                 options.seed,
             )?,
         };
-        // Geometry and colour only: the SH rows are gathered for k-means after these
-        // columns are quantised and dropped, so the two copies never coexist.
+        // Geometry and colour only: k-means reads the SH rows through `order` (below).
         let sorted = scene.select_bands(&order, 0);
         Ok((order, sorted))
     });
@@ -181,11 +180,18 @@ pub fn encode_with<B: Backend>(
         let coeffs = sh_coeffs(bands);
         let palette = kmeans::palette_size(n);
         let start = std::time::Instant::now();
-        let rows = scene.select_rest(&order, bands);
+        // With every band kept, k-means reads the scene's rows through the texel order (no
+        // copy of the largest column); fewer bands are gathered, being shorter rows.
+        let truncated;
+        let rows = if bands == scene.sh_bands {
+            kmeans::Rows::in_order(&scene.sh_rest, 3 * coeffs, &order)
+        } else {
+            truncated = scene.select_rest(&order, bands);
+            kmeans::Rows::new(&truncated, 3 * coeffs)
+        };
         let clusters = kmeans::cluster(
             backend,
-            &rows,
-            3 * coeffs,
+            rows,
             palette,
             options.sh_iterations,
             options.seed,

@@ -45,8 +45,8 @@ impl Buffers for Cpu {
         Ok(vec![T::zeroed(); len])
     }
 
-    fn run_write<T: Elem>(&self, buf: &mut Vec<T>, data: &[T]) -> Result<()> {
-        buf.copy_from_slice(data);
+    fn run_write_at<T: Elem>(&self, buf: &mut Vec<T>, offset: usize, data: &[T]) -> Result<()> {
+        buf[offset..offset + data.len()].copy_from_slice(data);
         Ok(())
     }
 }

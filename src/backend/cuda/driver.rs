@@ -363,14 +363,40 @@ impl Device {
                 buf.len
             )));
         }
-        if buf.ptr == 0 {
+        self.copy_to_device_at(buf, 0, data)
+    }
+
+    /// Copies `data` into `buf` from value `offset` on (the range must fit).
+    pub fn copy_to_device_at<T: bytemuck::Pod>(
+        &self,
+        buf: &CudaBuffer<T>,
+        offset: usize,
+        data: &[T],
+    ) -> Result<()> {
+        if offset
+            .checked_add(data.len())
+            .is_none_or(|end| end > buf.len)
+        {
+            return Err(cuda_error(format!(
+                "write: {} values at {offset} into a buffer of {}",
+                data.len(),
+                buf.len
+            )));
+        }
+        if buf.ptr == 0 || data.is_empty() {
             return Ok(());
         }
         self.bind()?;
-        // SAFETY: both ranges are `buf.bytes()` long.
+        let size = std::mem::size_of::<T>();
+        // SAFETY: the destination range [offset, offset + len) lies inside `buf` (checked
+        // above) and the source is `data`, `len · size` bytes.
         unsafe {
             check(
-                sys::cuMemcpyHtoD_v2(buf.ptr, data.as_ptr() as *const c_void, buf.bytes()),
+                sys::cuMemcpyHtoD_v2(
+                    buf.ptr + (offset * size) as u64,
+                    data.as_ptr() as *const c_void,
+                    std::mem::size_of_val(data),
+                ),
                 "copy to the GPU",
             )
         }

@@ -239,7 +239,12 @@ impl Buffers for CudaBackend {
         })
     }
 
-    fn run_write<T: Elem>(&self, buf: &mut CudaBuffer<T>, data: &[T]) -> Result<()> {
-        self.run("write", || self.device.copy_to_device(buf, data))
+    fn run_write_at<T: Elem>(
+        &self,
+        buf: &mut CudaBuffer<T>,
+        offset: usize,
+        data: &[T],
+    ) -> Result<()> {
+        self.run("write", || self.device.copy_to_device_at(buf, offset, data))
     }
 }

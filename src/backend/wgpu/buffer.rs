@@ -127,15 +127,38 @@ impl WgpuBackend {
                 buf.len
             )));
         }
+        self.write_chunks_at(buf, 0, data)
+    }
+
+    /// Writes `data` over values `offset..offset + data.len()` of `buf`, split at its chunks,
+    /// then submits, so the queue's staging copy of `data` is released with the submission.
+    pub(crate) fn write_chunks_at<T: Elem>(
+        &self,
+        buf: &GpuBuffer<T>,
+        offset: usize,
+        data: &[T],
+    ) -> Result<()> {
+        let end = offset + data.len();
+        if end > buf.len {
+            return Err(backend_error(format!(
+                "write of {} values at {offset} into a buffer of {}",
+                data.len(),
+                buf.len
+            )));
+        }
+        let size = std::mem::size_of::<T>();
         for (i, chunk) in buf.chunks.iter().enumerate() {
-            let start = i * buf.chunk_len;
-            let part = &data[start..start + buf.chunk_values(i)];
-            if !part.is_empty() {
-                self.ctx
-                    .queue
-                    .write_buffer(chunk, 0, bytemuck::cast_slice(part));
+            let (first, last) = (i * buf.chunk_len, i * buf.chunk_len + buf.chunk_values(i));
+            let (from, to) = (offset.max(first), end.min(last));
+            if from < to {
+                self.ctx.queue.write_buffer(
+                    chunk,
+                    ((from - first) * size) as u64,
+                    bytemuck::cast_slice(&data[from - offset..to - offset]),
+                );
             }
         }
+        self.ctx.queue.submit([]);
         Ok(())
     }
 

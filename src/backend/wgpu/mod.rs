@@ -327,7 +327,12 @@ impl Buffers for WgpuBackend {
         self.scoped("zeros", || self.allocate::<T>(len, "zeros"))
     }
 
-    fn run_write<T: Elem>(&self, buf: &mut GpuBuffer<T>, data: &[T]) -> Result<()> {
-        self.scoped("write", || self.write_chunks(buf, data))
+    fn run_write_at<T: Elem>(
+        &self,
+        buf: &mut GpuBuffer<T>,
+        offset: usize,
+        data: &[T],
+    ) -> Result<()> {
+        self.scoped("write", || self.write_chunks_at(buf, offset, data))
     }
 }
