@@ -81,23 +81,19 @@ impl<'a> Rows<'a> {
     /// The rows at `indices` (indices into these rows), in that order, as one matrix.
     pub fn gather(&self, indices: &[u32]) -> Vec<f32> {
         let mut out = vec![0.0; indices.len() * self.dim];
-        self.gather_into(indices.iter().map(|&i| i as usize), &mut out);
+        self.fill(&mut out, indices.par_iter().map(|&i| i as usize));
         out
     }
 
-    /// Rows `range` into `out` (`range.len() * dim` values), in parallel.
-    fn gather_range(&self, range: std::ops::Range<usize>, out: &mut [f32]) {
-        let dim = self.dim;
-        out.par_chunks_mut(dim)
-            .with_min_len(1 << 10)
-            .zip(range.into_par_iter())
-            .for_each(|(dst, i)| dst.copy_from_slice(self.row(i)));
-    }
-
-    fn gather_into(&self, indices: impl Iterator<Item = usize>, out: &mut [f32]) {
-        for (dst, i) in out.chunks_exact_mut(self.dim).zip(indices) {
-            dst.copy_from_slice(self.row(i));
+    /// Copies the rows `which` yields into consecutive rows of `out`, in parallel.
+    fn fill(&self, out: &mut [f32], which: impl IndexedParallelIterator<Item = usize>) {
+        if self.dim == 0 {
+            return;
         }
+        out.par_chunks_mut(self.dim)
+            .with_min_len(1 << 10)
+            .zip(which)
+            .for_each(|(dst, i)| dst.copy_from_slice(self.row(i)));
     }
 
     /// A device buffer holding the rows in order: the data itself when there is no order,
@@ -112,7 +108,7 @@ impl<'a> Rows<'a> {
         for first in (0..n).step_by(UPLOAD_ROWS) {
             let end = (first + UPLOAD_ROWS).min(n);
             let values = &mut piece[..(end - first) * dim];
-            self.gather_range(first..end, values);
+            self.fill(values, (first..end).into_par_iter());
             backend.write_at(&mut buffer, first * dim, values)?;
         }
         Ok(buffer)
