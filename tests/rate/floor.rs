@@ -21,7 +21,8 @@
 //! Scales and colours use splat-transform's codebooks (the same codes, the same error) and SH
 //! palettes are not modelled, so the floor is given only for scenes where those attributes
 //! have no margin. What the floor assumes is that lossless WebP codes any choice of codes as
-//! close to their entropy as it codes today's (the encoder's effort 2 → 9 gains < 0.5 %).
+//! close to their entropy as it codes today's (the encoder's effort 2 → 9 gains < 0.5 %), in
+//! the same texel order: a different order changes today's bytes, and the floor with them.
 
 use std::f64::consts::{E, PI, SQRT_2};
 use std::path::Path;
